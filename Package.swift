@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+// Tandem: an inference-serving fabric over ZeroMQ + MessagePack with a PostgreSQL job store.
+import PackageDescription
+
+/// Hot numeric code is built for Haswell (AVX2 + FMA): without it `addingProduct` is not vectorized
+/// (MEASURED.md). Every machine this project runs on has AVX2; AVX-512 is chosen at run time.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tandem", targets: ["TandemCLIMain"]),
+        .executable(name: "tandem-router", targets: ["TandemRouterMain"]),
+        .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, imported through module maps.
+        .systemLibrary(name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CMessagePack", path: "Shared/CMessagePack", pkgConfig: "msgpack", providers: [.apt(["libmsgpack-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Wire types and the codec. Depends on nothing of Tandem's (STYLE.md habit 5).
+        .target(name: "TandemWire", dependencies: ["CMessagePack"], path: "Shared/TandemWire"),
+        // ZeroMQ sockets, polling and wake-ups, owned by one thread each.
+        .target(name: "TandemTransport", dependencies: ["CZeroMQ", "TandemWire"], path: "Shared/TandemTransport"),
+        // PostgreSQL job store: migrations, group-committed writes, recovery queries.
+        .target(name: "TandemStore", dependencies: ["CPostgres", .product(name: "Logging", package: "swift-log")], path: "Shared/TandemStore"),
+        // The router: registry, queues, pure dispatch, the poll loop.
+        .target(name: "TandemRouter", dependencies: [
+            "TandemWire", "TandemTransport", "TandemStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/TandemRouter"),
+        // What every worker service runs on: READY, heartbeats, jobs up to capacity, graceful shutdown.
+        .target(name: "TandemService", dependencies: [
+            "TandemWire", "TandemTransport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/TandemService"),
+        // The router client the CLI and the benchmarks use.
+        .target(name: "TandemClient", dependencies: ["TandemWire", "TandemTransport"], path: "Shared/TandemClient"),
+        // Local stack: a private PostgreSQL cluster and supervised service processes.
+        .target(name: "TandemStack", dependencies: ["TandemStore"], path: "Shared/TandemStack"),
+        // The `tandem` command's subcommands, in a library so tests can drive them.
+        .target(name: "TandemCLI", dependencies: [
+            "TandemClient", "TandemStack", "TandemWire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Shared/TandemCLI"),
+
+        .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
+        .executableTarget(name: "TandemRouterMain", dependencies: [
+            "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-router"),
+        .executableTarget(name: "TandemEchoMain", dependencies: [
+            "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-echo"),
+
+        .target(name: "TestSupport", dependencies: ["TandemStore", "TandemStack"], path: "Tests/TestSupport"),
+        .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
+        .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
+        .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
+        .testTarget(name: "TandemIntegrationTests", dependencies: [
+            "TandemClient", "TandemWire", "TandemTransport", "TestSupport",
+        ], path: "Tests/TandemIntegrationTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

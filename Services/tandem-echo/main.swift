@@ -1,0 +1,3 @@
+import TandemService
+
+print("tandem-echo: not built yet")

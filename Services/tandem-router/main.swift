@@ -1,0 +1,3 @@
+import TandemRouter
+
+print("tandem-router: not built yet")
