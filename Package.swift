@@ -40,6 +40,7 @@ let package = Package(
         // What every worker service runs on: READY, heartbeats, jobs up to capacity, graceful shutdown.
         .target(name: "TandemService", dependencies: [
             "TandemWire", "TandemTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/TandemService"),
@@ -57,8 +58,9 @@ let package = Package(
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-router"),
+        .target(name: "TandemEcho", dependencies: ["TandemService"], path: "Shared/TandemEcho"),
         .executableTarget(name: "TandemEchoMain", dependencies: [
-            "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
 
         .target(name: "TestSupport", dependencies: ["TandemStore", "TandemStack"], path: "Tests/TestSupport"),
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
-            "TandemClient", "TandemWire", "TandemTransport", "TestSupport",
+            "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ",
         ], path: "Tests/TandemIntegrationTests"),
     ],
     swiftLanguageModes: [.v6]
