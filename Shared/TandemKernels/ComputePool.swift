@@ -14,7 +14,8 @@ import Glibc
 /// the chunks. Workers spin briefly after a loop (decode issues ~120 loops per token, and waking
 /// a sleeping thread costs tens of microseconds), then sleep on a semaphore.
 ///
-/// `run` must be called from one thread at a time (the model's forward pass).
+/// `run` must be called from one thread at a time (the model's forward pass). Call `shutdown`
+/// when done: the worker threads hold the pool until then.
 public final class ComputePool: @unchecked Sendable {
     public typealias Body = @Sendable (_ chunk: Int) -> Void
 
@@ -44,7 +45,7 @@ public final class ComputePool: @unchecked Sendable {
         sleeping = (0..<workers).map { _ in SleepFlag() }
         wakeups = (0..<workers).map { _ in DispatchSemaphore(value: 0) }
         for w in 0..<workers {
-            let thread = Thread { [unowned self] in self.workerLoop(w) }
+            let thread = Thread { self.workerLoop(w) }  // the thread keeps the pool alive until `shutdown`
             thread.name = "tandem-compute-\(w)"
             thread.start()
         }

@@ -12,26 +12,34 @@ public enum QuantizedDot {
     }
 
     /// Σ nibble·x over one 32-value block, in eight 32-bit lanes.
+    ///
+    /// Written with same-width 32-bit lane operations only: Swift's widening SIMD initializers
+    /// (`SIMD16<Int16>(truncatingIfNeeded: SIMD16<UInt8>)`) compile to out-of-line calls, while
+    /// shifts and masks on `SIMD8<Int32>` vectorize (LLVM even fuses the products into
+    /// `vpmaddwd`). Lane L of the activations holds bytes 4L…4L+3; lanes 0–3 of the weights hold
+    /// the low nibbles of bytes 4L…4L+3 (elements 0–15), lanes 4–7 their high nibbles (16–31).
     @inline(__always)
     static func nibbleProducts(_ qs: UnsafeRawPointer, _ x: UnsafeRawPointer) -> SIMD8<Int32> {
-        let q = qs.loadUnaligned(as: SIMD16<UInt8>.self)
-        let lo = SIMD16<Int16>(truncatingIfNeeded: q & 0x0F)
-        let hi = SIMD16<Int16>(truncatingIfNeeded: q &>> 4)
-        let x0 = SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(as: SIMD16<Int8>.self))
-        let x1 = SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        let p = SIMD16<Int32>(truncatingIfNeeded: lo &* x0 &+ hi &* x1)
-        return p.lowHalf &+ p.highHalf
+        let q4 = qs.loadUnaligned(as: SIMD4<UInt32>.self)
+        let wq = unsafeBitCast(SIMD8<UInt32>(lowHalf: q4, highHalf: q4 &>> 4), to: SIMD8<Int32>.self)
+        let xv = x.loadUnaligned(as: SIMD8<Int32>.self)
+        var p = (wq & 0xF) &* ((xv &<< 24) &>> 24)
+        p = p &+ ((wq &>> 8) & 0xF) &* ((xv &<< 16) &>> 24)
+        p = p &+ ((wq &>> 16) & 0xF) &* ((xv &<< 8) &>> 24)
+        p = p &+ ((wq &>> 24) & 0xF) &* (xv &>> 24)
+        return p
     }
 
-    /// Σ w·x over one 32-value block of signed bytes, in eight 32-bit lanes.
+    /// Σ w·x over one 32-value block of signed bytes, in eight 32-bit lanes (same technique).
     @inline(__always)
     static func byteProducts(_ w: UnsafeRawPointer, _ x: UnsafeRawPointer) -> SIMD8<Int32> {
-        let w0 = SIMD16<Int16>(truncatingIfNeeded: w.loadUnaligned(as: SIMD16<Int8>.self))
-        let w1 = SIMD16<Int16>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        let x0 = SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(as: SIMD16<Int8>.self))
-        let x1 = SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        let p = SIMD16<Int32>(truncatingIfNeeded: w0 &* x0 &+ w1 &* x1)
-        return p.lowHalf &+ p.highHalf
+        let wv = w.loadUnaligned(as: SIMD8<Int32>.self)
+        let xv = x.loadUnaligned(as: SIMD8<Int32>.self)
+        var p = ((wv &<< 24) &>> 24) &* ((xv &<< 24) &>> 24)
+        p = p &+ ((wv &<< 16) &>> 24) &* ((xv &<< 16) &>> 24)
+        p = p &+ ((wv &<< 8) &>> 24) &* ((xv &<< 8) &>> 24)
+        p = p &+ (wv &>> 24) &* (xv &>> 24)
+        return p
     }
 
     /// One weight row (`format`, `blocks` blocks) · one quantized activation row.

@@ -81,9 +81,10 @@ public struct GGUFWriter {
             u64(UInt64(o))
         }
         while out.count % alignment != 0 { out.append(0) }
-        for t in tensors {
+        for (i, t) in tensors.enumerated() {
             out.append(contentsOf: t.bytes)
-            while out.count % alignment != 0 { out.append(0) }
+            // No padding after the last tensor: the file ends where its data ends.
+            while i < tensors.count - 1 && out.count % alignment != 0 { out.append(0) }
         }
         return out
     }
