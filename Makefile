@@ -6,6 +6,8 @@ CONFIG ?= debug
 BIN := .build/$(CONFIG)
 APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config
 
+TEST_PG_DIR := .tandem/test-postgres
+
 .PHONY: deps build test demo clean
 
 deps:
@@ -18,8 +20,11 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
+# A private PostgreSQL cluster for the tests, stopped again however the tests end.
 test: build
-	$(SWIFT) test -c $(CONFIG)
+	@$(BIN)/tandem db start --dir $(TEST_PG_DIR) >/dev/null
+	@trap '$(BIN)/tandem db stop --dir $(TEST_PG_DIR)' EXIT; \
+	TANDEM_TEST_DATABASE_URL="$$($(BIN)/tandem db url --dir $(TEST_PG_DIR))" $(SWIFT) test -c $(CONFIG)
 
 clean:
 	rm -rf .build

@@ -62,8 +62,9 @@ let package = Package(
         .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.
         .target(name: "TandemCLI", dependencies: [
-            "TandemClient", "TandemStack", "TandemWire", "TandemModel",
+            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemCLI"),
 
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
@@ -75,7 +76,9 @@ let package = Package(
             "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
 
-        .target(name: "TestSupport", dependencies: ["TandemStore", "TandemStack"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
                     resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
