@@ -6,7 +6,11 @@ public struct TandemCommand: ParsableCommand {
         commandName: "tandem",
         abstract: "Tandem inference fabric: jobs, stacks, models and benchmarks.",
         version: "0.1.0",
-        subcommands: [ModelsCommand.self, GenerateCommand.self, TokenizeCommand.self, BenchCommand.self, DatabaseCommand.self]
+        subcommands: [
+            SubmitCommand.self, JobsCommand.self, JobCommand.self, WaitCommand.self, CancelCommand.self,
+            QueuesCommand.self, WorkersCommand.self, GenerateCommand.self, TokenizeCommand.self,
+            ModelsCommand.self, BenchCommand.self, DatabaseCommand.self,
+        ]
     )
 
     public init() {}

@@ -39,7 +39,8 @@ public final class TestDatabase: @unchecked Sendable {
         return try body(database)
     }
 
-    private init(maxBatchWrites: Int, maxDelayMilliseconds: Int) throws {
+    /// A fresh schema; call `drop()` when done (tests that start processes do it in `tearDown`).
+    public init(maxBatchWrites: Int = 2000, maxDelayMilliseconds: Int = 2) throws {
         guard let url = TestEnvironment.databaseURL else {
             if TestEnvironment.allowsNoDatabase { throw XCTSkip("no TANDEM_TEST_DATABASE_URL (TANDEM_ALLOW_NO_DATABASE=1)") }
             throw Failure.noDatabase
@@ -62,7 +63,7 @@ public final class TestDatabase: @unchecked Sendable {
         return store
     }
 
-    func drop() {
+    public func drop() {
         do {
             if !connection.isConnected { try connection.reconnect() }
             try connection.executeScript("DROP SCHEMA IF EXISTS \(PostgresIdentifier.quoted(schema)) CASCADE")
