@@ -5,40 +5,37 @@ import TandemService
 ///
 /// Params: `text` (default ""), `chunks` partials to stream (default 0), `delay_ms` before each
 /// chunk and before the final (default 0), and `fail` = `"retryable"` or `"fatal"` to fail instead.
+/// It is the router benchmark's no-op worker, so it reads params with `JSONSerialization` rather
+/// than `JSONDecoder`, which measured several times slower per job on Linux.
 public struct EchoHandler: JobHandler {
-    struct Params: Decodable {
-        var text: String?
-        var chunks: Int?
-        var delay_ms: Int?
-        var fail: String?
-    }
-
     public init() {}
 
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
-        let params = try job.decodeParams(Params.self)
-        let text = params.text ?? ""
-        let chunks = max(0, min(params.chunks ?? 0, 100_000))
-        let delay = max(0, params.delay_ms ?? 0)
+        guard let params = (try? JSONSerialization.jsonObject(with: Data(job.params.utf8))) as? [String: Any] else {
+            throw JobFailure(code: "invalid_params", message: "params must be a JSON object", retryable: false)
+        }
+        let text = params["text"] as? String ?? ""
+        let chunks = max(0, min(params["chunks"] as? Int ?? 0, 100_000))
+        let delay = max(0, params["delay_ms"] as? Int ?? 0)
+        let quotedText = Self.quoted(text)
         for index in 0..<chunks {
             if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
             try Task.checkCancellation()
-            context.emit(data: JSONString.object(["chunk": index, "text": text]))
+            context.emit(data: #"{"chunk":\#(index),"text":\#(quotedText)}"#)
         }
         if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
         try Task.checkCancellation()
-        switch params.fail {
+        switch params["fail"] as? String {
         case "retryable": throw JobFailure(code: "worker_failed", message: "asked to fail (retryable)", retryable: true)
         case "fatal": throw JobFailure(code: "worker_failed", message: "asked to fail", retryable: false)
         default: break
         }
-        return JobOutcome(result: JSONString.object(["echo": text, "chunks": chunks, "attempt": Int(job.attempt)]))
+        return JobOutcome(result: #"{"attempt":\#(job.attempt),"chunks":\#(chunks),"echo":\#(quotedText)}"#)
     }
-}
 
-enum JSONString {
-    static func object(_ value: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)
+    /// `text` as a JSON string literal.
+    static func quoted(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

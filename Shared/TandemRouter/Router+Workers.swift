@@ -139,7 +139,7 @@ extension Router {
         jobs[id] = job
         waiting[job.row.service, default: 0] += 1
         enqueue(job.row)
-        persist([.upsert(job.row), .event(JobEvent(jobId: id, at: Date(), kind: "requeued", detail: JSONText.object(["reason": reason])))])
+        persist([.upsert(job.row), .event(JobEvent(jobId: id, at: Date(), kind: "requeued", detail: #"{"reason":\#(JSONText.quoted(reason))}"#))])
     }
 
     /// Hands queued jobs to workers with free slots, as `DispatchPlanner` decides.
@@ -171,7 +171,7 @@ extension Router {
                 workerTable[identity]!.inFlight[id] = job.row.attempts
                 workerTable[identity]!.lastDispatch = dispatchSerial
                 persist([.upsert(job.row), .event(JobEvent(jobId: id, at: now, kind: "dispatched", worker: job.row.worker,
-                                                           detail: JSONText.object(["attempt": Int(job.row.attempts)])))])
+                                                           detail: #"{"attempt":\#(job.row.attempts)}"#))])
                 send(worker: identity, .dispatch(.init(job: id, attempt: job.row.attempts, kind: job.row.kind, params: job.row.params, priority: job.row.priority)))
             }
         }
