@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
+        .testTarget(name: "TandemStackTests", dependencies: ["TandemStack", "TestSupport"], path: "Tests/TandemStackTests"),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
             "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ",
         ], path: "Tests/TandemIntegrationTests"),

@@ -7,6 +7,7 @@ public struct TandemCommand: ParsableCommand {
         abstract: "Tandem inference fabric: jobs, stacks, models and benchmarks.",
         version: "0.1.0",
         subcommands: [
+            UpCommand.self, DownCommand.self, ScaleCommand.self,
             SubmitCommand.self, JobsCommand.self, JobCommand.self, WaitCommand.self, CancelCommand.self,
             QueuesCommand.self, WorkersCommand.self, GenerateCommand.self, TokenizeCommand.self,
             ModelsCommand.self, BenchCommand.self, DatabaseCommand.self,
