@@ -26,5 +26,9 @@ test: build
 	@trap '$(BIN)/tandem db stop --dir $(TEST_PG_DIR)' EXIT; \
 	TANDEM_TEST_DATABASE_URL="$$($(BIN)/tandem db url --dir $(TEST_PG_DIR))" $(SWIFT) test -c $(CONFIG)
 
+# The main job: bring the local stack up and show it serving (tools/demo.sh).
+demo: build
+	BIN=$(BIN) tools/demo.sh
+
 clean:
 	rm -rf .build
