@@ -6,6 +6,10 @@ import PackageDescription
 /// (MEASURED.md). Every machine this project runs on has AVX2; AVX-512 is chosen at run time.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 
+/// The diffusion kernels run a UNet forward in every test: they are built with `-O` even in debug
+/// builds, or the parity tests take minutes instead of seconds.
+let optimizedHotCode: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+
 let package = Package(
     name: "Tandem",
     platforms: [.macOS(.v14)],
@@ -23,6 +27,7 @@ let package = Package(
         // C libraries from Debian's -dev packages, imported through module maps.
         .systemLibrary(name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CMessagePack", path: "Shared/CMessagePack", pkgConfig: "msgpack", providers: [.apt(["libmsgpack-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Shared/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Wire types and the codec. Depends on nothing of Tandem's (STYLE.md habit 5).
@@ -53,6 +58,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/TandemCLI"),
 
+        // Diffusion render: safetensors, diffusers' UNet2DModel on CPU, ODE solvers, PNG output.
+        .target(name: "TandemDiffusion", dependencies: ["CPNG"], path: "Shared/TandemDiffusion",
+                resources: [.copy("Resources/glyphs16")], swiftSettings: optimizedHotCode),
+
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +74,8 @@ let package = Package(
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
+        .testTarget(name: "TandemDiffusionTests", dependencies: ["TandemDiffusion"], path: "Tests/TandemDiffusionTests",
+                    resources: [.copy("Fixtures")], swiftSettings: optimizedHotCode),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
             "TandemClient", "TandemWire", "TandemTransport", "TestSupport",
         ], path: "Tests/TandemIntegrationTests"),
