@@ -1,7 +1,7 @@
 import Foundation
 
-/// The training noise schedule: ᾱ(t) for t in 0..<numTrainTimesteps, computed in float32 exactly
-/// as diffusers does it (torch.linspace, 1 − β, torch.cumprod), and the timesteps each solver
+/// The training noise schedule: ᾱ(t) for t in 0..<numTrainTimesteps, computed exactly as diffusers
+/// does it (float32 torch.linspace and 1 − β, torch.cumprod), and the timesteps each solver
 /// family visits for a given step count under each spacing.
 public struct NoiseSchedule: Sendable {
     public let config: SchedulerConfig
@@ -22,10 +22,11 @@ public struct NoiseSchedule: Sendable {
             betas[i] = i < n / 2 ? start + step * Float(i) : end - step * Float(n - 1 - i)
         }
         if config.betaSchedule == .scaledLinear { betas = betas.map { $0 * $0 } }
-        var product: Float = 1
+        // torch.cumprod on CPU accumulates float32 in double and rounds each partial product.
+        var product: Double = 1
         alphasCumprod = betas.map { beta in
-            product *= 1 - beta
-            return product
+            product *= Double(1 - beta)
+            return Float(product)
         }
     }
 
