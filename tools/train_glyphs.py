@@ -139,6 +139,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="Resources/diffusion/glyphs16")
     ap.add_argument("--install-fonts", action="store_true")
+    ap.add_argument("--resume", default=None,
+                    help="continue from a model folder this script wrote (its EMA weights seed both "
+                         "the trained and the EMA model; the optimizer starts fresh with warmup)")
     args = ap.parse_args()
 
     import torch
@@ -164,6 +167,11 @@ def main():
         time_embedding_type="positional", flip_sin_to_cos=True, freq_shift=0,
     )
     model = UNet2DModel(**model_config)
+    previous = None
+    if args.resume:
+        model.load_state_dict(UNet2DModel.from_pretrained(args.resume).state_dict())
+        with open(os.path.join(args.resume, "training.json")) as f:
+            previous = json.load(f)["training"]
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
     ema = UNet2DModel(**model_config)
@@ -253,7 +261,10 @@ def main():
                       seed=args.seed, final_loss=float(np.mean(losses[-200:])),
                       threads=torch.get_num_threads(),
                       omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
-                      torch=torch.__version__),
+                      torch=torch.__version__,
+                      resumed_from=previous,
+                      total_seconds=round(train_seconds + (previous or {}).get("total_seconds", previous and previous["seconds"] or 0), 1),
+                      total_steps=step + (previous or {}).get("total_steps", previous and previous["steps"] or 0)),
         dataset=dict(fonts=len(names), glyphs=int(flat.shape[0]), font_packages=FONT_PACKAGES,
                      colours="uniform random RGB fg/bg, |luma(fg)-luma(bg)| >= 0.35",
                      characters=CHARACTERS, empty_class=EMPTY_CLASS),

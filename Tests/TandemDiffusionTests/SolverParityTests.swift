@@ -74,11 +74,11 @@ final class SolverParityTests: XCTestCase {
         for c in cases where c.spacing == .trailing && c.prediction == .epsilon && c.steps == 10 || c.prediction == .vPrediction {
             let schedule = NoiseSchedule(config: SchedulerConfig(predictionType: c.prediction, timestepSpacing: c.spacing))
             let solver = Solver(kind: c.kind, schedule: schedule, steps: c.steps)
-            let guided = GuidedSampler(unet: unet, guidanceScale: 3, emptyClass: 4)
+            let guided = GuidedSampler(unet: unet, emptyClass: 4)
             var x = noise.map { $0 * Float(solver.initialNoiseScale) }
             var state = SolverState()
             for i in 0..<c.steps {
-                let out = try guided.modelOutputs([.init(sample: x, timestep: solver.timesteps[i], inputScale: solver.modelInputScale(at: i), classLabel: 1)])
+                let out = try guided.modelOutputs([.init(sample: x, timestep: solver.timesteps[i], inputScale: solver.modelInputScale(at: i), classLabel: 1, guidanceScale: 3)])
                 (state, x) = solver.step(state, modelOutput: out[0], sample: x)
             }
             XCTAssertLessThan(nmse(x, c.samples[c.steps]), 1e-8, c.name)
