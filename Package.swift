@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "tandem", targets: ["TandemCLIMain"]),
         .executable(name: "tandem-router", targets: ["TandemRouterMain"]),
         .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
+        .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,8 @@ let package = Package(
         .target(name: "TandemDiffusion", dependencies: ["CPNG"], path: "Shared/TandemDiffusion",
                 resources: [.copy("Resources/glyphs16")], swiftSettings: optimizedHotCode),
 
+        .executableTarget(name: "TandemDiffusionBenchMain", dependencies: ["TandemDiffusion"], path: "Services/tandem-diffusion-bench",
+                          swiftSettings: optimizedHotCode),
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
