@@ -28,26 +28,36 @@ public struct Conv2D: Sendable {
         let pointwise = kernelSize == 1 && stride == 1 && padding == 0
         var col = pointwise ? [] : [Float](repeating: 0, count: depth * columns)
         if !pointwise {
-            x.values.withUnsafeBufferPointer { src in
-                col.withUnsafeMutableBufferPointer { dst in
+            // im2col: row (c, ky, kx) holds, for every output pixel of every sample, the input
+            // pixel under that kernel tap. Per output row, the valid x range is computed once and
+            // copied as a run (stride 1) or gathered (stride 2); the padding is left at zero. It is
+            // written straight into MatrixMultiply's tile-packed layout, saving a copy of B.
+            let tileWidth = MatrixMultiply.columnTile
+            let (h, w, batch, pad, stride, kernelSize) = (x.height, x.width, x.batch, padding, self.stride, self.kernelSize)
+            x.values.withUnsafeBufferPointer { srcBuffer in
+                col.withUnsafeMutableBufferPointer { dstBuffer in
+                    let src = srcBuffer.baseAddress!, dst = dstBuffer.baseAddress!
                     for c in 0..<inChannels {
                         for ky in 0..<kernelSize {
                             for kx in 0..<kernelSize {
                                 let row = (c * kernelSize + ky) * kernelSize + kx
-                                var o = row * columns
-                                for b in 0..<x.batch {
-                                    let plane = (c * x.batch + b) * x.pixels
+                                // Output columns ox with 0 <= ox*stride + kx - pad < w.
+                                let lo = max(0, (pad - kx + stride - 1) / stride)
+                                let hi = min(wo, (w - 1 + pad - kx) / stride + 1)
+                                for b in 0..<batch {
+                                    let plane = src + (c * batch + b) * h * w
                                     for oy in 0..<ho {
-                                        let iy = oy * stride + ky - padding
-                                        if iy < 0 || iy >= x.height {
-                                            o += wo
-                                            continue
-                                        }
-                                        let rowBase = plane + iy * x.width
-                                        for ox in 0..<wo {
-                                            let ix = ox * stride + kx - padding
-                                            dst[o] = (ix >= 0 && ix < x.width) ? src[rowBase + ix] : 0
-                                            o += 1
+                                        let iy = oy * stride + ky - pad
+                                        guard iy >= 0 && iy < h && lo < hi else { continue }
+                                        var from = plane + iy * w + lo * stride + kx - pad
+                                        var j = b * ho * wo + oy * wo + lo, remaining = hi - lo
+                                        while remaining > 0 {
+                                            // A run stops at the end of its column tile.
+                                            let run = min(remaining, tileWidth - j % tileWidth)
+                                            let to = dst + MatrixMultiply.packedIndex(row: row, column: j, k: depth, n: columns)
+                                            // Runs are short (a row of the output): a plain loop beats a memmove call.
+                                            for i in 0..<run { to[i] = from[i * stride] }
+                                            from += run * stride; j += run; remaining -= run
                                         }
                                     }
                                 }
@@ -69,7 +79,7 @@ public struct Conv2D: Sendable {
                     }
                 } else {
                     col.withUnsafeBufferPointer { cb in
-                        MatrixMultiply.fast(w.baseAddress!, cb.baseAddress!, dst.baseAddress!, m: outChannels, k: depth, n: columns, accumulate: true, threads: threads)
+                        MatrixMultiply.fast(w.baseAddress!, cb.baseAddress!, dst.baseAddress!, m: outChannels, k: depth, n: columns, accumulate: true, threads: threads, bPacked: true)
                     }
                 }
             }

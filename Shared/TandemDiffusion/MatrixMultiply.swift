@@ -19,8 +19,10 @@ public enum MatrixMultiply {
         }
     }
 
+    /// `bPacked`: B is already laid out as consecutive tiles of `columnTile` columns, each tile
+    /// k × width contiguous (`packedIndex`), as `Conv2D`'s im2col writes it; no copy is made.
     public static func fast(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1) {
+                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1, bPacked: Bool = false) {
         let rowBlocks = (m + 3) / 4
         let work = m * n * k
         let parts = min(max(1, threads), rowBlocks)
@@ -31,10 +33,10 @@ public enum MatrixMultiply {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let first = part * blocksPerPart * 4
                 let last = min(m, (part + 1) * blocksPerPart * 4)
-                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate) }
+                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate, bPacked: bPacked) }
             }
         } else {
-            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate)
+            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate, bPacked: bPacked)
         }
     }
 
@@ -56,10 +58,17 @@ public enum MatrixMultiply {
     /// L2 while every row block of A passes over it. Reading B in place strides by n floats per
     /// k: with a batch of 32 at 16×16 (n = 8192) every k touched a new page, TLB misses
     /// dominated, and batching made the UNet 1.6× slower per sample instead of faster.
-    static let columnTile = 64
+    public static let columnTile = 64
+
+    /// Where element (row p, column j) of a k × n matrix lives in the tile-packed layout.
+    @inline(__always)
+    public static func packedIndex(row p: Int, column j: Int, k: Int, n: Int) -> Int {
+        let tile = j / columnTile, start = tile * columnTile
+        return start * k + p * min(columnTile, n - start) + (j - start)
+    }
 
     private static func rows(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool) {
+                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool, bPacked: Bool) {
         if n <= columnTile {
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
@@ -69,16 +78,22 @@ public enum MatrixMultiply {
             }
             return
         }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * columnTile)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: bPacked ? 0 : k * columnTile)
         defer { packed.deallocate() }
         var j0 = 0
         while j0 < n {
             let width = min(columnTile, n - j0)
-            for p in 0..<k { (packed + p * width).update(from: b + p * n + j0, count: width) }
+            let tile: UnsafePointer<Float>
+            if bPacked {
+                tile = b + j0 * k
+            } else {
+                for p in 0..<k { (packed + p * width).update(from: b + p * n + j0, count: width) }
+                tile = UnsafePointer(packed)
+            }
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
                 let rowsHere = min(4, rowRange.upperBound - i)
-                block(a, UnsafePointer(packed), ldb: width, c + j0, ldc: n, row: i, rows: rowsHere, width: width, k: k, accumulate: accumulate)
+                block(a, tile, ldb: width, c + j0, ldc: n, row: i, rows: rowsHere, width: width, k: k, accumulate: accumulate)
                 i += rowsHere
             }
             j0 += width
