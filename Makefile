@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CONFIG ?= debug
 BIN := .build/$(CONFIG)
-APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config
+APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config libpng-dev
 
 TEST_PG_DIR := .tandem/test-postgres
 

@@ -6,7 +6,8 @@ import PackageDescription
 /// (MEASURED.md). Every machine this project runs on has AVX2; AVX-512 is chosen at run time.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 
-/// The model runtime's hot loops are optimized in every configuration.
+/// Hot numeric code (model and diffusion kernels) is optimized in every configuration: a debug
+/// `swift test` would otherwise run the forward passes ~100× slower.
 let kernelSettings: [SwiftSetting] = fastMath + [.unsafeFlags(["-O"])]
 
 let package = Package(
@@ -16,6 +17,7 @@ let package = Package(
         .executable(name: "tandem", targets: ["TandemCLIMain"]),
         .executable(name: "tandem-router", targets: ["TandemRouterMain"]),
         .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
+        .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +28,7 @@ let package = Package(
         // C libraries from Debian's -dev packages, imported through module maps.
         .systemLibrary(name: "CZeroMQ", path: "Shared/CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CMessagePack", path: "Shared/CMessagePack", pkgConfig: "msgpack", providers: [.apt(["libmsgpack-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Shared/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Wire types and the codec. Depends on nothing of Tandem's (STYLE.md habit 5).
@@ -67,6 +70,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemCLI"),
 
+        // Diffusion render: safetensors, diffusers' UNet2DModel on CPU, ODE solvers, PNG output.
+        .target(name: "TandemDiffusion", dependencies: ["CPNG"], path: "Shared/TandemDiffusion",
+                resources: [.copy("Resources/glyphs16")], swiftSettings: kernelSettings),
+
+        .executableTarget(name: "TandemDiffusionBenchMain", dependencies: ["TandemDiffusion"], path: "Services/tandem-diffusion-bench",
+                          swiftSettings: kernelSettings),
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,6 +94,8 @@ let package = Package(
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
         .testTarget(name: "TandemStackTests", dependencies: ["TandemStack", "TestSupport"], path: "Tests/TandemStackTests"),
+        .testTarget(name: "TandemDiffusionTests", dependencies: ["TandemDiffusion"], path: "Tests/TandemDiffusionTests",
+                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
             "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ",
         ], path: "Tests/TandemIntegrationTests"),

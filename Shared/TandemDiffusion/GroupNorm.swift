@@ -1,0 +1,55 @@
+import Foundation
+
+/// torch.nn.GroupNorm over a channel-major batch, optionally followed by SiLU (fused, since every
+/// GroupNorm in a resnet block is followed by one).
+public struct GroupNorm: Sendable {
+    public let groups: Int
+    public let channels: Int
+    public let eps: Float
+    public let weight: [Float]
+    public let bias: [Float]
+
+    public init(groups: Int, channels: Int, eps: Float, weight: [Float], bias: [Float]) {
+        precondition(channels % groups == 0 && weight.count == channels && bias.count == channels)
+        self.groups = groups; self.channels = channels; self.eps = eps; self.weight = weight; self.bias = bias
+    }
+
+    public func forward(_ x: FeatureMap, silu: Bool = false) -> FeatureMap {
+        precondition(x.channels == channels)
+        var out = x
+        let perGroup = channels / groups
+        let hw = x.pixels
+        x.values.withUnsafeBufferPointer { src in
+            out.values.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<x.batch {
+                    for g in 0..<groups {
+                        var sum = 0.0, sumSquares = 0.0
+                        for c in (g * perGroup)..<((g + 1) * perGroup) {
+                            let base = (c * x.batch + b) * hw
+                            var s: Float = 0, ss: Float = 0
+                            for i in 0..<hw { let v = src[base + i]; s += v; ss += v * v }
+                            sum += Double(s); sumSquares += Double(ss)
+                        }
+                        let n = Double(perGroup * hw)
+                        let mean = sum / n
+                        let variance = max(0, sumSquares / n - mean * mean)
+                        let inv = Float(1 / (variance + Double(eps)).squareRoot())
+                        let m = Float(mean)
+                        for c in (g * perGroup)..<((g + 1) * perGroup) {
+                            let base = (c * x.batch + b) * hw
+                            let scale = weight[c] * inv, shift = bias[c] - m * weight[c] * inv
+                            if silu {
+                                for i in 0..<hw { let v = src[base + i] * scale + shift; dst[base + i] = v / (1 + expf(-v)) }
+                            } else {
+                                for i in 0..<hw { dst[base + i] = src[base + i] * scale + shift }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+@inline(__always) func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
