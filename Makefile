@@ -8,7 +8,7 @@ APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config libpn
 
 TEST_PG_DIR := .tandem/test-postgres
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo dist clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -29,6 +29,12 @@ test: build
 # The main job: bring the local stack up and show it serving (tools/demo.sh).
 demo: build
 	BIN=$(BIN) tools/demo.sh
+
+# Release binaries with the Swift runtime linked in, for compose/Containerfile.
+dist: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+	mkdir -p compose/dist
+	find .build/release/ -maxdepth 1 -type f -perm -u+x -name 'tandem*' -exec cp {} compose/dist/ \;
 
 clean:
 	rm -rf .build
