@@ -24,7 +24,7 @@ build: deps
 test: build
 	@$(BIN)/tandem db start --dir $(TEST_PG_DIR) >/dev/null
 	@trap '$(BIN)/tandem db stop --dir $(TEST_PG_DIR)' EXIT; \
-	TANDEM_TEST_DATABASE_URL="$$($(BIN)/tandem db url --dir $(TEST_PG_DIR))" $(SWIFT) test -c $(CONFIG)
+	TANDEM_TEST_DATABASE_URL="$$($(BIN)/tandem db url --dir $(TEST_PG_DIR))" $(SWIFT) test -c $(CONFIG) --disable-swift-testing
 
 # The main job: bring the local stack up and show it serving (tools/demo.sh).
 demo: build

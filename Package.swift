@@ -45,7 +45,7 @@ let package = Package(
         ], path: "Shared/TandemRouter"),
         // What every worker service runs on: READY, heartbeats, jobs up to capacity, graceful shutdown.
         .target(name: "TandemService", dependencies: [
-            "TandemWire", "TandemTransport",
+            "TandemWire", "TandemTransport", "CZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import CZeroMQ
 import Foundation
 import Logging
 import Synchronization
@@ -70,6 +71,8 @@ final class WorkerLoop: @unchecked Sendable {
             }
             if let deadline = shutdownDeadline, running.isEmpty || now >= deadline { completeShutdown() }
         }
+        // Let the last RELEASE and DISCONNECT leave before the socket goes (sockets default to linger 0).
+        try? socket.setInt32(ZMQ_LINGER, 2000)
         socket.close()
     }
 

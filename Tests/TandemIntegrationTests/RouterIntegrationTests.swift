@@ -195,4 +195,27 @@ final class RouterIntegrationTests: XCTestCase {
         XCTAssertEqual(try store.events(jobId: long).map(\.kind), ["submitted", "dispatched", "cancel_requested", "cancelled"])
         XCTAssertEqual(try store.events(jobId: queued).map(\.kind), ["submitted", "cancelled"])
     }
+
+    func testSIGTERMHandsRunningJobsBackWithoutChargingAnAttempt() throws {
+        let router = try startRouter()
+        let leaving = try startWorker(router, capacity: 4, name: "leaving")
+        let client = try client(router)
+        eventually(timeout: 10, "worker registers") { try workerNames(client) == ["leaving"] }
+
+        let ids = try (0..<4).map { index in
+            try client.submit(kind: "echo", params: #"{"text":"\#(index)","delay_ms":20000}"#, stream: false)
+        }
+        eventually(timeout: 10, "the jobs run") { try running(client) == 4 }
+        // A short grace period: the jobs cannot finish in it, so they are handed back.
+        XCTAssertEqual(leaving.terminate(grace: 10), 0, "a worker stopped by SIGTERM exits cleanly")
+        eventually(timeout: 5, "the worker is gone") { try workerNames(client).isEmpty }
+
+        let store = try store()
+        for id in ids {
+            let row = try XCTUnwrap(try store.job(id: id))
+            XCTAssertEqual(row.state, .queued, "a released job waits for another worker")
+            XCTAssertEqual(row.attempts, 0, "RELEASE charges no attempt")
+            XCTAssertEqual(try store.events(jobId: id).map(\.kind), ["submitted", "dispatched", "requeued"])
+        }
+    }
 }

@@ -35,7 +35,8 @@ public final class LocalRouter {
     /// Starts a worker of this router (`tandem-echo` by default) with a short heartbeat.
     public func startWorker(_ executable: String = "tandem-echo", capacity: Int, heartbeatMilliseconds: Int = 200,
                             name: String? = nil, extraArguments: [String] = []) throws -> ChildProcess {
-        var arguments = ["--router", workerEndpoint, "--capacity", "\(capacity)", "--heartbeat-ms", "\(heartbeatMilliseconds)"]
+        var arguments = ["--router", workerEndpoint, "--capacity", "\(capacity)", "--heartbeat-ms", "\(heartbeatMilliseconds)",
+                         "--shutdown-grace-ms", "500"]
         if let name { arguments += ["--name", name] }
         return try ChildProcess(BuiltExecutables.url(executable), arguments + extraArguments, name: name ?? executable)
     }
