@@ -66,6 +66,7 @@ public final class JobStoreWriter: @unchecked Sendable {
     private var isShuttingDown = false
     private var shutdownNanoseconds: UInt64 = 0
     private var isFinished = false
+    private var isCommitting = false
     private var currentStatistics = Statistics()
 
     /// Connects (throwing if PostgreSQL is unreachable now) and starts the writer thread.
@@ -130,6 +131,13 @@ public final class JobStoreWriter: @unchecked Sendable {
         return currentStatistics
     }
 
+    /// Returns once nothing is pending or being committed (benchmarks, tests).
+    public func waitUntilIdle() {
+        condition.lock()
+        while !pending.isEmpty || isCommitting { condition.wait() }
+        condition.unlock()
+    }
+
     /// Commits everything enqueued so far, then stops the thread and closes the connection.
     /// Returns when the writer has finished. Calling it again does nothing.
     public func shutdown() {
@@ -174,6 +182,7 @@ public final class JobStoreWriter: @unchecked Sendable {
             if now >= due { break }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
         }
+        isCommitting = true
         let count = min(pending.count, configuration.maxBatchWrites)
         let batch = Array(pending.prefix(count))
         pending.removeFirst(count)
@@ -222,6 +231,8 @@ public final class JobStoreWriter: @unchecked Sendable {
         currentStatistics.committedBatches += committedBatches
         currentStatistics.rejectedWrites += abandoned ? 0 : rejections.count
         currentStatistics.abandonedWrites += abandoned ? rejections.count : 0
+        isCommitting = false
+        condition.broadcast()
         condition.unlock()
     }
 

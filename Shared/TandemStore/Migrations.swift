@@ -35,9 +35,9 @@ public enum Migrations {
         );
         COMMENT ON TABLE jobs IS 'One row per job; written only by the router (group-committed).';
 
-        -- `tandem jobs --state …` lists by state, newest first; recovery reads the queued ones by priority.
+        -- `tandem jobs --state …` lists by state, newest first; recovery reads the queued ones through it
+        -- too (then sorts them by priority: once per start, so no index of its own to update per write).
         CREATE INDEX jobs_state_created_at ON jobs (state, created_at);
-        CREATE INDEX jobs_queued_by_priority ON jobs (priority DESC, created_at) WHERE state = 'queued';
 
         CREATE TABLE job_events (
             id      bigserial   PRIMARY KEY,
