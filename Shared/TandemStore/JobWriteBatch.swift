@@ -44,8 +44,7 @@ struct JobWriteBatch {
     }
 
     private func jobColumns() -> [[UInt8]?] {
-        var columns = (0..<16).map { _ in PostgresArrayLiteral(reservingCapacity: jobs.count * 16) }
-        for row in jobs {
+        Self.columns(16, jobs) { columns, row in
             columns[0].appendBare(row.id.uuidString)
             columns[1].appendText(row.kind)
             columns[2].appendText(row.service)
@@ -63,29 +62,33 @@ struct JobWriteBatch {
             columns[14].appendText(row.errorCode)
             columns[15].appendText(row.error)
         }
-        return columns.map { $0.finished() }
     }
 
     private func eventColumns() -> [[UInt8]?] {
-        var columns = (0..<5).map { _ in PostgresArrayLiteral(reservingCapacity: events.count * 16) }
-        for event in events {
+        Self.columns(5, events) { columns, event in
             columns[0].appendBare(event.jobId.uuidString)
             columns[1].appendInteger(PostgresTimestamp.microseconds(event.at))
             columns[2].appendText(event.kind)
             columns[3].appendText(event.worker)
             columns[4].appendText(event.detail)
         }
-        return columns.map { $0.finished() }
     }
 
     private func outputColumns() -> [[UInt8]?] {
-        var columns = (0..<4).map { _ in PostgresArrayLiteral(reservingCapacity: outputs.count * 16) }
-        for output in outputs {
+        Self.columns(4, outputs) { columns, output in
             columns[0].appendBare(output.jobId.uuidString)
             columns[1].appendInteger(output.seq)
             columns[2].appendText(output.data)
             columns[3].appendBytea(output.bytes)
         }
+    }
+
+    /// One array literal per column, filled row by row.
+    private static func columns<Row>(
+        _ count: Int, _ rows: [Row], _ append: (inout [PostgresArrayLiteral], Row) -> Void
+    ) -> [[UInt8]?] {
+        var columns = (0..<count).map { _ in PostgresArrayLiteral(reservingCapacity: rows.count * 16) }
+        for row in rows { append(&columns, row) }
         return columns.map { $0.finished() }
     }
 
