@@ -277,7 +277,7 @@ public final class JobStoreWriter: @unchecked Sendable {
             do {
                 if !connection.isConnected { try connection.reconnect() }
                 try connection.transaction {
-                    for statement in statements { try connection.execute(statement.sql, bytes: statement.parameters) }
+                    for statement in statements { try connection.execute(statement.sql, bytes: statement.parameters, binary: true) }
                 }
                 return .committed
             } catch let error as PostgresError where error.isDataRejection {

@@ -2,7 +2,7 @@ extension JobWrite {
     /// Why PostgreSQL would refuse this write whatever the rest of its batch, or `nil`.
     ///
     /// Checked before sending so one bad write does not cost a failed transaction: a NUL character
-    /// cannot be stored in `jsonb` (text columns get U+FFFD instead, see `PostgresArrayLiteral`).
+    /// cannot be stored in `jsonb` (text columns get U+FFFD instead, see `PostgresBinaryArray`).
     var problem: String? {
         switch self {
         case .upsert(let row):
