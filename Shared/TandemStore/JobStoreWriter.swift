@@ -115,7 +115,9 @@ public final class JobStoreWriter: @unchecked Sendable {
         let wasEmpty = pending.isEmpty
         if wasEmpty { oldestPendingNanoseconds = Self.now() }
         pending.append(contentsOf: entries)
-        if wasEmpty || pending.count >= configuration.maxBatchWrites { condition.signal() }
+        // Broadcast, not signal: `shutdown` and `waitUntilIdle` may wait on the same condition, and
+        // a signal could wake one of them instead of the writer.
+        if wasEmpty || pending.count >= configuration.maxBatchWrites { condition.broadcast() }
     }
 
     /// Writes waiting for a transaction: a router may answer "busy" when this grows large.
@@ -139,7 +141,8 @@ public final class JobStoreWriter: @unchecked Sendable {
     }
 
     /// Commits everything enqueued so far, then stops the thread and closes the connection.
-    /// Returns when the writer has finished. Calling it again does nothing.
+    /// Returns when the writer has finished; calling it again does nothing. Call it before dropping
+    /// the writer (its thread keeps it alive), and never from `onCommitted`, which runs on that thread.
     public func shutdown() {
         condition.lock()
         if !isShuttingDown {
