@@ -167,7 +167,8 @@ public final class JobStoreWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits until a batch is due, then takes it: `maxBatchWrites` are pending, the oldest pending
+    /// Waits until a batch is due, then takes it (at most `maxBatchWrites` writes and `maxBatchBytes`
+    /// bytes): `maxBatchWrites` are pending, the oldest pending
     /// write has waited `maxDelayMilliseconds`, or shutdown began. `nil` once shut down and drained.
     private func nextBatch() -> [PendingWrite]? {
         condition.lock()
@@ -186,7 +187,13 @@ public final class JobStoreWriter: @unchecked Sendable {
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
         }
         isCommitting = true
-        let count = min(pending.count, configuration.maxBatchWrites)
+        var count = 0
+        var bytes = 0
+        for entry in pending.prefix(configuration.maxBatchWrites) {
+            bytes += entry.write?.approximateBytes ?? 0
+            if count > 0 && bytes > configuration.maxBatchBytes { break }
+            count += 1
+        }
         let batch = Array(pending.prefix(count))
         pending.removeFirst(count)
         // What stays behind has waited already: it is due as soon as the writer is free again.

@@ -15,4 +15,18 @@ extension JobWrite {
         }
         return nil
     }
+
+    /// Roughly the bytes the write adds to a batch: its text and blobs plus a fixed share for the
+    /// rest. Cheap (`utf8.count` of a native string is O(1)); only for capping batch sizes.
+    var approximateBytes: Int {
+        switch self {
+        case .upsert(let row):
+            return 128 + row.kind.utf8.count + row.service.utf8.count + row.params.utf8.count
+                + (row.result?.utf8.count ?? 0) + (row.resultBytes?.count ?? 0) + (row.error?.utf8.count ?? 0)
+        case .event(let event):
+            return 64 + event.kind.utf8.count + (event.detail?.utf8.count ?? 0)
+        case .output(let output):
+            return 48 + (output.data?.utf8.count ?? 0) + (output.bytes?.count ?? 0)
+        }
+    }
 }

@@ -30,11 +30,12 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    /// Whether the data itself was refused (SQLSTATE class 22, data exception, or 23, integrity
-    /// constraint violation): the statement fails the same way however often it is retried.
+    /// Whether the data itself was refused (SQLSTATE class 22, data exception; 23, integrity
+    /// constraint violation; 54, program limit exceeded, such as an array over 1 GB): the statement
+    /// fails the same way however often it is retried, though a part of it may succeed.
     public var isDataRejection: Bool {
         guard let sqlState else { return false }
-        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
+        return ["22", "23", "54"].contains(sqlState.prefix(2))
     }
 
     public var description: String {

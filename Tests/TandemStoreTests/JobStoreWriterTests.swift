@@ -39,6 +39,23 @@ final class JobStoreWriterTests: XCTestCase {
         }
     }
 
+    func testBatchesAreCappedByBytes() throws {
+        try TestDatabase.with { database in
+            let store = try database.migratedStore()
+            var configuration = database.configuration
+            configuration.maxBatchBytes = 4096
+            configuration.maxDelayMilliseconds = 50  // let everything pile up first
+            let log = CommitLog()
+            let writer = try JobStoreWriter(configuration: configuration, logger: database.logger) { log.append($0) }
+            let bulky = "{\"text\": \"\(String(repeating: "x", count: 1000))\"}"
+            for token in 1...20 { writer.enqueue(.upsert(JobFixtures.queued(params: bulky)), token: UInt64(token)) }
+            writer.shutdown()
+            XCTAssertEqual(log.tokens, Array(1...20))
+            XCTAssertGreaterThanOrEqual(writer.statistics.committedBatches, 5, "about 3 writes of ~1.2 kB per 4 kB batch")
+            XCTAssertEqual(try store.countsByState()[.queued], 20)
+        }
+    }
+
     func testTokensAreAcknowledgedOnlyAfterCommit() throws {
         try TestDatabase.with { database in
             _ = try database.migratedStore()
