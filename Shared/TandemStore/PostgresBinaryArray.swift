@@ -60,18 +60,12 @@ struct PostgresBinaryArray {
 
     mutating func appendInt4(_ value: Int32?) {
         precondition(elementType == .int4)
-        guard let value else { return appendNull() }
-        count += 1
-        Self.appendBigEndian(Int32(4), to: &elements)
-        Self.appendBigEndian(value, to: &elements)
+        appendFixedWidth(value)
     }
 
     mutating func appendInt8(_ value: Int64?) {
         precondition(elementType == .int8)
-        guard let value else { return appendNull() }
-        count += 1
-        Self.appendBigEndian(Int32(8), to: &elements)
-        Self.appendBigEndian(value, to: &elements)
+        appendFixedWidth(value)
     }
 
     mutating func appendUUID(_ id: UUID) {
@@ -83,6 +77,13 @@ struct PostgresBinaryArray {
         precondition(elementType == .bytea)
         guard let value else { return appendNull() }
         value.withUnsafeBufferPointer { appendElement($0) }
+    }
+
+    private mutating func appendFixedWidth<T: FixedWidthInteger>(_ value: T?) {
+        guard let value else { return appendNull() }
+        count += 1
+        Self.appendBigEndian(Int32(MemoryLayout<T>.size), to: &elements)
+        Self.appendBigEndian(value, to: &elements)
     }
 
     private mutating func appendElement(_ bytes: UnsafeBufferPointer<UInt8>) {
