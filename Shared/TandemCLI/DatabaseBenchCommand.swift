@@ -24,6 +24,12 @@ struct DatabaseBenchCommand: ParsableCommand {
     @Option(help: "Largest batch the writer commits.")
     var maxBatchWrites: Int = 2000
 
+    @Option(help: "Jobs between a job's steps: small models fast jobs, whose upserts share a batch and collapse.")
+    var stepLagJobs: Int = 5000
+
+    @Flag(help: "Drop job_events' foreign key first, to measure what it costs.")
+    var withoutEventForeignKey = false
+
     func run() throws {
         let databaseURL = try url ?? PostgresCluster(directory: URL(fileURLWithPath: options.directory)).url()
         let schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
@@ -35,7 +41,8 @@ struct DatabaseBenchCommand: ParsableCommand {
             }
         }
         let report = try JobStoreWriterBenchmark.run(
-            configuration: configuration, jobs: jobs, singleRowInserts: singleRowInserts, logger: logger)
+            configuration: configuration, jobs: jobs, singleRowInserts: singleRowInserts, stepLagJobs: stepLagJobs,
+            dropEventForeignKey: withoutEventForeignKey, logger: logger)
         print(report)
     }
 }

@@ -91,6 +91,12 @@ public final class JobStore: @unchecked Sendable {
         return counts
     }
 
+    /// The server process of the connection named `applicationName`, if exactly one is connected.
+    public func backendProcessID(applicationName: String) throws -> Int32? {
+        let result = try connection.execute("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+        return result.rowCount == 1 ? result.int64(row: 0, column: 0).map { Int32($0) } : nil
+    }
+
     /// Autocommit single-row INSERTs per second into a scratch table: what one commit per write
     /// costs here, the reference figure next to the writer's batched rate.
     public func measureSingleRowInsertRate(rows: Int) throws -> Double {

@@ -66,6 +66,7 @@ public final class JobStoreWriter: @unchecked Sendable {
     private var isShuttingDown = false
     private var shutdownNanoseconds: UInt64 = 0
     private var isFinished = false
+    private var isCommitting = false
     private var currentStatistics = Statistics()
 
     /// Connects (throwing if PostgreSQL is unreachable now) and starts the writer thread.
@@ -114,7 +115,9 @@ public final class JobStoreWriter: @unchecked Sendable {
         let wasEmpty = pending.isEmpty
         if wasEmpty { oldestPendingNanoseconds = Self.now() }
         pending.append(contentsOf: entries)
-        if wasEmpty || pending.count >= configuration.maxBatchWrites { condition.signal() }
+        // Broadcast, not signal: `shutdown` and `waitUntilIdle` may wait on the same condition, and
+        // a signal could wake one of them instead of the writer.
+        if wasEmpty || pending.count >= configuration.maxBatchWrites { condition.broadcast() }
     }
 
     /// Writes waiting for a transaction: a router may answer "busy" when this grows large.
@@ -130,8 +133,16 @@ public final class JobStoreWriter: @unchecked Sendable {
         return currentStatistics
     }
 
+    /// Returns once nothing is pending or being committed (benchmarks, tests).
+    public func waitUntilIdle() {
+        condition.lock()
+        while !pending.isEmpty || isCommitting { condition.wait() }
+        condition.unlock()
+    }
+
     /// Commits everything enqueued so far, then stops the thread and closes the connection.
-    /// Returns when the writer has finished. Calling it again does nothing.
+    /// Returns when the writer has finished; calling it again does nothing. Call it before dropping
+    /// the writer (its thread keeps it alive), and never from `onCommitted`, which runs on that thread.
     public func shutdown() {
         condition.lock()
         if !isShuttingDown {
@@ -156,7 +167,8 @@ public final class JobStoreWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits until a batch is due, then takes it: `maxBatchWrites` are pending, the oldest pending
+    /// Waits until a batch is due, then takes it (at most `maxBatchWrites` writes and `maxBatchBytes`
+    /// bytes): `maxBatchWrites` are pending, the oldest pending
     /// write has waited `maxDelayMilliseconds`, or shutdown began. `nil` once shut down and drained.
     private func nextBatch() -> [PendingWrite]? {
         condition.lock()
@@ -174,7 +186,14 @@ public final class JobStoreWriter: @unchecked Sendable {
             if now >= due { break }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
         }
-        let count = min(pending.count, configuration.maxBatchWrites)
+        isCommitting = true
+        var count = 0
+        var bytes = 0
+        for entry in pending.prefix(configuration.maxBatchWrites) {
+            bytes += entry.write?.approximateBytes ?? 0
+            if count > 0 && bytes > configuration.maxBatchBytes { break }
+            count += 1
+        }
         let batch = Array(pending.prefix(count))
         pending.removeFirst(count)
         // What stays behind has waited already: it is due as soon as the writer is free again.
@@ -222,6 +241,8 @@ public final class JobStoreWriter: @unchecked Sendable {
         currentStatistics.committedBatches += committedBatches
         currentStatistics.rejectedWrites += abandoned ? 0 : rejections.count
         currentStatistics.abandonedWrites += abandoned ? rejections.count : 0
+        isCommitting = false
+        condition.broadcast()
         condition.unlock()
     }
 
@@ -266,7 +287,7 @@ public final class JobStoreWriter: @unchecked Sendable {
             do {
                 if !connection.isConnected { try connection.reconnect() }
                 try connection.transaction {
-                    for statement in statements { try connection.execute(statement.sql, bytes: statement.parameters) }
+                    for statement in statements { try connection.execute(statement.sql, bytes: statement.parameters, binary: true) }
                 }
                 return .committed
             } catch let error as PostgresError where error.isDataRejection {

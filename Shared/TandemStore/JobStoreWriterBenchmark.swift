@@ -16,6 +16,10 @@ public enum JobStoreWriterBenchmark {
         public var statistics: JobStoreWriter.Statistics
         public var acknowledgedTokens: Int
         public var singleRowInsertsPerSecond: Double
+        /// CPU seconds the writer's PostgreSQL backend used (from `/proc`, when the server is local).
+        public var serverCPUSeconds: Double?
+        /// CPU seconds this process used (producer and writer thread).
+        public var clientCPUSeconds: Double
 
         public var writesPerSecond: Double { Double(statistics.committedWrites) / seconds }
         public var rowsPerSecond: Double { Double(statistics.committedRows) / seconds }
@@ -31,20 +35,29 @@ public enum JobStoreWriterBenchmark {
                 \(statistics.committedBatches) batches (\(String(format: "%.0f", averageBatchWrites)) writes each)
                 single-row autocommit INSERT: \(rate(singleRowInsertsPerSecond)) rows/s \
                 (writer: \(String(format: "%.0f", rowsPerSecond / max(singleRowInsertsPerSecond, 1)))× that)
+                CPU: server backend \(serverCPUSeconds.map { String(format: "%.2f s", $0) } ?? "unknown"), \
+                client \(String(format: "%.2f s", clientCPUSeconds)) \
+                (\(serverCPUSeconds.map { String(format: "%.0f", Double(statistics.committedWrites) / $0) } ?? "?") writes per server CPU second)
                 """
         }
     }
 
     /// Runs in `configuration.schema`, which it migrates first; the caller drops it afterwards.
     public static func run(
-        configuration: StoreConfiguration, jobs: Int, singleRowInserts: Int, stepLagJobs: Int = 5000, logger: Logger
+        configuration: StoreConfiguration, jobs: Int, singleRowInserts: Int, stepLagJobs: Int = 5000,
+        dropEventForeignKey: Bool = false, logger: Logger
     ) throws -> Report {
         let store = try JobStore(configuration: configuration, logger: logger)
         try store.migrate()
+        if dropEventForeignKey {
+            try store.connection.executeScript("ALTER TABLE job_events DROP CONSTRAINT job_events_job_id_fkey")
+        }
         let singleRowRate = try store.measureSingleRowInsertRate(rows: singleRowInserts)
 
         let acknowledged = AcknowledgementCounter()
-        let writer = try JobStoreWriter(configuration: configuration, logger: logger) { tokens in
+        var writerConfiguration = configuration
+        writerConfiguration.applicationName = "tandem-bench-\(configuration.schema)"
+        let writer = try JobStoreWriter(configuration: writerConfiguration, logger: logger) { tokens in
             acknowledged.add(tokens.count)
         }
         let ids = (0..<jobs).map { _ in UUID() }
@@ -77,17 +90,27 @@ public enum JobStoreWriterBenchmark {
                 token: token)
         }
 
+        let backend = try store.backendProcessID(applicationName: "\(writerConfiguration.applicationName) writer")
+        let serverCPUBefore = backend.flatMap(ProcessCPUTime.seconds(pid:))
+        let clientCPUBefore = ProcessCPUTime.currentProcessSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         for index in 0..<(jobs + 2 * stepLagJobs) {
             if index < jobs { step(index, .queued) }
             if index - stepLagJobs >= 0 && index - stepLagJobs < jobs { step(index - stepLagJobs, .running) }
             if index - 2 * stepLagJobs >= 0 && index - 2 * stepLagJobs < jobs { step(index - 2 * stepLagJobs, .succeeded) }
         }
+        let serverCPUAfterWork: Double? = {
+            // Read before shutdown closes the connection and the backend exits.
+            writer.waitUntilIdle()
+            return backend.flatMap(ProcessCPUTime.seconds(pid:))
+        }()
         writer.shutdown()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Report(
             jobs: jobs, seconds: seconds, statistics: writer.statistics, acknowledgedTokens: acknowledged.count,
-            singleRowInsertsPerSecond: singleRowRate)
+            singleRowInsertsPerSecond: singleRowRate,
+            serverCPUSeconds: serverCPUBefore.flatMap { before in serverCPUAfterWork.map { $0 - before } },
+            clientCPUSeconds: ProcessCPUTime.currentProcessSeconds() - clientCPUBefore)
     }
 }
 

@@ -3,8 +3,8 @@ import Foundation
 /// The writes of one transaction, folded into a few set-based statements.
 ///
 /// Upserts keep the last row per job id (the router hands whole rows, so the last one is the
-/// truth); events and outputs keep their order. Each column travels as one array-literal text
-/// parameter and is `unnest`ed on the server: 2,000 rows are three statements, not 2,000.
+/// truth); events and outputs keep their order. Each column travels as one binary array parameter
+/// (`PostgresBinaryArray`) and is `unnest`ed on the server: 2,000 rows are three statements, not 2,000.
 struct JobWriteBatch {
     private(set) var jobs: [JobRow] = []
     private(set) var events: [JobEvent] = []
@@ -44,61 +44,70 @@ struct JobWriteBatch {
     }
 
     private func jobColumns() -> [[UInt8]?] {
-        var columns = (0..<16).map { _ in PostgresArrayLiteral(reservingCapacity: jobs.count * 16) }
+        var ids = PostgresBinaryArray(.uuid), kinds = PostgresBinaryArray(.text), services = PostgresBinaryArray(.text)
+        var priorities = PostgresBinaryArray(.int4), states = PostgresBinaryArray(.text)
+        var attempts = PostgresBinaryArray(.int4), maxAttempts = PostgresBinaryArray(.int4)
+        var params = PostgresBinaryArray(.text), workers = PostgresBinaryArray(.text)
+        var created = PostgresBinaryArray(.int8), started = PostgresBinaryArray(.int8), finished = PostgresBinaryArray(.int8)
+        var results = PostgresBinaryArray(.text), resultBytes = PostgresBinaryArray(.bytea)
+        var errorCodes = PostgresBinaryArray(.text), errors = PostgresBinaryArray(.text)
         for row in jobs {
-            columns[0].appendBare(row.id.uuidString)
-            columns[1].appendText(row.kind)
-            columns[2].appendText(row.service)
-            columns[3].appendInteger(row.priority)
-            columns[4].appendBare(row.state.rawValue)
-            columns[5].appendInteger(row.attempts)
-            columns[6].appendInteger(row.maxAttempts)
-            columns[7].appendText(row.params)
-            columns[8].appendText(row.worker)
-            columns[9].appendInteger(PostgresTimestamp.microseconds(row.createdAt))
-            columns[10].appendInteger(row.startedAt.map(PostgresTimestamp.microseconds))
-            columns[11].appendInteger(row.finishedAt.map(PostgresTimestamp.microseconds))
-            columns[12].appendText(row.result)
-            columns[13].appendBytea(row.resultBytes)
-            columns[14].appendText(row.errorCode)
-            columns[15].appendText(row.error)
+            ids.appendUUID(row.id)
+            kinds.appendText(row.kind)
+            services.appendText(row.service)
+            priorities.appendInt4(row.priority)
+            states.appendText(row.state.rawValue)
+            attempts.appendInt4(row.attempts)
+            maxAttempts.appendInt4(row.maxAttempts)
+            params.appendText(row.params)
+            workers.appendText(row.worker)
+            created.appendInt8(PostgresTimestamp.microseconds(row.createdAt))
+            started.appendInt8(row.startedAt.map(PostgresTimestamp.microseconds))
+            finished.appendInt8(row.finishedAt.map(PostgresTimestamp.microseconds))
+            results.appendText(row.result)
+            resultBytes.appendBytea(row.resultBytes)
+            errorCodes.appendText(row.errorCode)
+            errors.appendText(row.error)
         }
-        return columns.map { $0.finished() }
+        return [ids, kinds, services, priorities, states, attempts, maxAttempts, params, workers, created, started,
+                finished, results, resultBytes, errorCodes, errors].map { $0.finished() }
     }
 
     private func eventColumns() -> [[UInt8]?] {
-        var columns = (0..<5).map { _ in PostgresArrayLiteral(reservingCapacity: events.count * 16) }
+        var ids = PostgresBinaryArray(.uuid), at = PostgresBinaryArray(.int8), kinds = PostgresBinaryArray(.text)
+        var workers = PostgresBinaryArray(.text), details = PostgresBinaryArray(.text)
         for event in events {
-            columns[0].appendBare(event.jobId.uuidString)
-            columns[1].appendInteger(PostgresTimestamp.microseconds(event.at))
-            columns[2].appendText(event.kind)
-            columns[3].appendText(event.worker)
-            columns[4].appendText(event.detail)
+            ids.appendUUID(event.jobId)
+            at.appendInt8(PostgresTimestamp.microseconds(event.at))
+            kinds.appendText(event.kind)
+            workers.appendText(event.worker)
+            details.appendText(event.detail)
         }
-        return columns.map { $0.finished() }
+        return [ids, at, kinds, workers, details].map { $0.finished() }
     }
 
     private func outputColumns() -> [[UInt8]?] {
-        var columns = (0..<4).map { _ in PostgresArrayLiteral(reservingCapacity: outputs.count * 16) }
+        var ids = PostgresBinaryArray(.uuid), seqs = PostgresBinaryArray(.int8)
+        var data = PostgresBinaryArray(.text), bytes = PostgresBinaryArray(.bytea)
         for output in outputs {
-            columns[0].appendBare(output.jobId.uuidString)
-            columns[1].appendInteger(output.seq)
-            columns[2].appendText(output.data)
-            columns[3].appendBytea(output.bytes)
+            ids.appendUUID(output.jobId)
+            seqs.appendInt8(output.seq)
+            data.appendText(output.data)
+            bytes.appendBytea(output.bytes)
         }
-        return columns.map { $0.finished() }
+        return [ids, seqs, data, bytes].map { $0.finished() }
     }
 
     // `params`, `kind`, `service` and `created_at` are immutable: an update never rewrites them.
     static let upsertJobsSQL = """
         INSERT INTO jobs (id, kind, service, priority, state, attempts, max_attempts, params, worker,
                           created_at, started_at, finished_at, updated_at, result, result_bytes, error_code, error)
-        SELECT u.id, u.kind, u.service, u.priority, u.state, u.attempts, u.max_attempts, u.params::jsonb, u.worker,
+        SELECT u.id, u.kind, u.service, u.priority, u.state::job_state, u.attempts, u.max_attempts, u.params::jsonb, u.worker,
                \(PostgresTimestamp.sqlFromMicroseconds("u.created_us")),
                \(PostgresTimestamp.sqlFromMicroseconds("u.started_us")),
                \(PostgresTimestamp.sqlFromMicroseconds("u.finished_us")),
                now(), u.result::jsonb, u.result_bytes, u.error_code, u.error
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::job_state[], $6::int4[], $7::int4[],
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::int4[], $7::int4[],
                     $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::text[], $14::bytea[],
                     $15::text[], $16::text[])
              AS u(id, kind, service, priority, state, attempts, max_attempts, params, worker,

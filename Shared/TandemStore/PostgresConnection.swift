@@ -66,27 +66,29 @@ public final class PostgresConnection: @unchecked Sendable {
         try execute(sql, bytes: parameters.map { $0.map { Array($0.utf8) } })
     }
 
-    /// Runs one statement whose text parameters are given as UTF-8 bytes (no terminating NUL), so
-    /// large array literals are passed without a detour through `String`.
+    /// Runs one statement whose parameters are given as bytes: UTF-8 text (no terminating NUL) or,
+    /// with `binary`, each parameter in its type's binary wire format (the writer's arrays).
     @discardableResult
-    public func execute(_ sql: String, bytes parameters: [[UInt8]?]) throws -> PostgresResult {
+    public func execute(_ sql: String, bytes parameters: [[UInt8]?], binary: Bool = false) throws -> PostgresResult {
         let handle = try connectedHandle()
         var values: [UnsafeMutablePointer<CChar>?] = []
         values.reserveCapacity(parameters.count)
         defer { values.forEach { $0?.deallocate() } }
         for (index, parameter) in parameters.enumerated() {
             guard let parameter else { values.append(nil); continue }
-            if parameter.contains(0) { throw PostgresError.parameterContainsNUL(index: index) }
+            if !binary && parameter.contains(0) { throw PostgresError.parameterContainsNUL(index: index) }
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: parameter.count + 1)
             parameter.withUnsafeBufferPointer { source in
-                UnsafeMutableRawPointer(copy).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                if let base = source.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: source.count) }
             }
             copy[parameter.count] = 0
             values.append(copy)
         }
+        let lengths = parameters.map { Int32($0?.count ?? 0) }
+        let formats = [Int32](repeating: binary ? 1 : 0, count: parameters.count)
         let result = values.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-                PQexecParams(handle, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : $0, nil, nil, 0)
+                PQexecParams(handle, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : $0, lengths, formats, 0)
             }
         }
         return try checked(result)

@@ -16,25 +16,12 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
         return nil
     }
 
-    /// Whether retrying later, on a fresh connection, may succeed: the connection broke, the server is
-    /// shutting down or starting, out of resources, or the transaction lost a serialization race.
-    /// Data errors (SQLSTATE classes 22 and 23) are not transient: the same write fails again.
-    public var isTransient: Bool {
-        switch self {
-        case .connectionFailed: return true
-        case .statementFailed(let sqlState, _):
-            guard let sqlState else { return true }  // no SQLSTATE: libpq lost the connection
-            let errorClass = sqlState.prefix(2)
-            return ["08", "53", "57", "58", "40"].contains(errorClass)
-        case .parameterContainsNUL, .invalidIdentifier, .unexpectedResult: return false
-        }
-    }
-
-    /// Whether the data itself was refused (SQLSTATE class 22, data exception, or 23, integrity
-    /// constraint violation): the statement fails the same way however often it is retried.
+    /// Whether the data itself was refused (SQLSTATE class 22, data exception; 23, integrity
+    /// constraint violation; 54, program limit exceeded, such as an array over 1 GB): the statement
+    /// fails the same way however often it is retried, though a part of it may succeed.
     public var isDataRejection: Bool {
         guard let sqlState else { return false }
-        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
+        return ["22", "23", "54"].contains(sqlState.prefix(2))
     }
 
     public var description: String {

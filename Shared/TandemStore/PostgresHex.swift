@@ -1,17 +1,5 @@
-/// `bytea` in PostgreSQL's hex format: `\x` followed by two lower-case hex digits per byte.
+/// Reads `bytea` in PostgreSQL's hex output format: `\x` followed by two hex digits per byte.
 enum PostgresHex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    /// Appends `\x…` (without any quoting) to `output`.
-    static func appendBytea(_ bytes: [UInt8], to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\\"))
-        output.append(UInt8(ascii: "x"))
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0f)])
-        }
-    }
-
     static func decodeBytea(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else {

@@ -12,6 +12,9 @@ public struct StoreConfiguration: Sendable {
     public var schema: String
     /// The most writes one transaction of the writer carries.
     public var maxBatchWrites: Int
+    /// The most bytes of text and blobs one transaction of the writer carries (a single larger write
+    /// still goes, alone): PostgreSQL refuses a parameter over 1 GB.
+    public var maxBatchBytes: Int
     /// How long the writer lets the oldest pending write wait for company before it commits.
     /// Zero commits as soon as the writer is free; while a commit runs, writes pile up anyway.
     public var maxDelayMilliseconds: Int
@@ -27,7 +30,8 @@ public struct StoreConfiguration: Sendable {
     public var applicationName: String
 
     public init(
-        databaseURL: String, schema: String = "tandem", maxBatchWrites: Int = 2000, maxDelayMilliseconds: Int = 2,
+        databaseURL: String, schema: String = "tandem", maxBatchWrites: Int = 2000, maxBatchBytes: Int = 32 << 20,
+        maxDelayMilliseconds: Int = 2,
         retryDelayMilliseconds: Int = 50, maxRetryDelayMilliseconds: Int = 2000, shutdownGraceMilliseconds: Int = 10_000,
         connectTimeoutSeconds: Int = 5, applicationName: String = "tandem"
     ) throws {
@@ -36,6 +40,7 @@ public struct StoreConfiguration: Sendable {
         self.databaseURL = databaseURL
         self.schema = schema
         self.maxBatchWrites = maxBatchWrites
+        self.maxBatchBytes = max(1, maxBatchBytes)
         self.maxDelayMilliseconds = max(0, maxDelayMilliseconds)
         self.retryDelayMilliseconds = max(1, retryDelayMilliseconds)
         self.maxRetryDelayMilliseconds = max(self.retryDelayMilliseconds, maxRetryDelayMilliseconds)

@@ -39,6 +39,23 @@ final class JobStoreWriterTests: XCTestCase {
         }
     }
 
+    func testBatchesAreCappedByBytes() throws {
+        try TestDatabase.with { database in
+            let store = try database.migratedStore()
+            var configuration = database.configuration
+            configuration.maxBatchBytes = 4096
+            configuration.maxDelayMilliseconds = 50  // let everything pile up first
+            let log = CommitLog()
+            let writer = try JobStoreWriter(configuration: configuration, logger: database.logger) { log.append($0) }
+            let bulky = "{\"text\": \"\(String(repeating: "x", count: 1000))\"}"
+            for token in 1...20 { writer.enqueue(.upsert(JobFixtures.queued(params: bulky)), token: UInt64(token)) }
+            writer.shutdown()
+            XCTAssertEqual(log.tokens, Array(1...20))
+            XCTAssertGreaterThanOrEqual(writer.statistics.committedBatches, 5, "about 3 writes of ~1.2 kB per 4 kB batch")
+            XCTAssertEqual(try store.countsByState()[.queued], 20)
+        }
+    }
+
     func testTokensAreAcknowledgedOnlyAfterCommit() throws {
         try TestDatabase.with { database in
             _ = try database.migratedStore()
@@ -164,6 +181,41 @@ final class JobStoreWriterTests: XCTestCase {
             XCTAssertEqual(log.tokens, Array(1...30))
             XCTAssertEqual(try store.countsByState()[.queued], 30)
             XCTAssertGreaterThanOrEqual(writer.statistics.failedAttempts, 1)
+        }
+    }
+
+    /// An outage: the writer's session is ended and its database refuses new connections for a
+    /// while. Runs in a database of its own, since a database cannot refuse its own sessions.
+    func testWriterKeepsWritesWhileTheDatabaseRefusesConnections() throws {
+        try TestDatabase.with { database in
+            let name = "\(database.schema)_outage"
+            let admin = database.connection
+            try admin.executeScript("CREATE DATABASE \(name)")
+            defer { _ = try? admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+            var components = try XCTUnwrap(URLComponents(string: database.url))
+            components.path = "/\(name)"
+            let configuration = try StoreConfiguration(
+                databaseURL: try XCTUnwrap(components.string), retryDelayMilliseconds: 20, maxRetryDelayMilliseconds: 100,
+                applicationName: name)
+            let store = try JobStore(configuration: configuration, logger: database.logger)
+            try store.migrate()
+            let log = CommitLog()
+            let writer = try JobStoreWriter(configuration: configuration, logger: database.logger) { log.append($0) }
+            writer.enqueue(.upsert(JobFixtures.queued()), token: 1)
+            try waitUntil { log.tokens == [1] }
+
+            try admin.executeScript("ALTER DATABASE \(name) WITH ALLOW_CONNECTIONS false")
+            try admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", ["\(name) writer"])
+            writer.enqueue(.upsert(JobFixtures.queued()), token: 2)
+            Thread.sleep(forTimeInterval: 0.5)
+            XCTAssertEqual(log.tokens, [1], "nothing is acknowledged while the database is unreachable")
+            XCTAssertGreaterThanOrEqual(writer.statistics.failedAttempts, 2, "the writer kept retrying")
+            try admin.executeScript("ALTER DATABASE \(name) WITH ALLOW_CONNECTIONS true")
+
+            writer.shutdown()
+            XCTAssertEqual(log.tokens, [1, 2])
+            XCTAssertEqual(try store.countsByState()[.queued], 2)
         }
     }
 
