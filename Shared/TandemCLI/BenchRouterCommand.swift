@@ -52,19 +52,28 @@ struct BenchRouterCommand: ParsableCommand {
             return process
         }
 
-        _ = try launch("tandem-router", ["--database-url", url, "--schema", schema, "--clients", "tcp://127.0.0.1:*",
+        let router = try launch("tandem-router", ["--database-url", url, "--schema", schema, "--clients", "tcp://127.0.0.1:*",
                                           "--workers", "tcp://127.0.0.1:*", "--ready-file", readyFile.path, "--log-level", "warning",
                                           "--max-queue", "\(max(100_000, jobs * 2))"])
         let endpoints = try waitForEndpoints(readyFile)
+        var echoWorkers: [Process] = []
         for index in 0..<workers {
-            _ = try launch("tandem-echo", ["--router", endpoints.workers, "--capacity", "\(capacity)", "--name", "bench-\(index)", "--log-level", "warning"])
+            echoWorkers.append(try launch("tandem-echo", ["--router", endpoints.workers, "--capacity", "\(capacity)", "--name", "bench-\(index)", "--log-level", "warning"]))
         }
         let client = try RouterClient(configuration: .init(routerEndpoint: endpoints.clients, replyTimeoutMilliseconds: 30_000))
         try waitForWorkers(client, count: workers)
 
         print("router benchmark: \(jobs) no-op echo jobs, \(concurrency) in flight, \(workers) worker(s) × capacity \(capacity), load \(LoadAverage.text)")
         _ = try BenchRouterRun(client: client, jobs: max(1, jobs / 10), concurrency: concurrency).run()
+        // The PostgreSQL backends serving the router (its writer and reader connections), to count their CPU too.
+        let monitor = try PostgresConnection(url: url, applicationName: "tandem-bench")
+        let backends = try monitor.execute("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'tandem %'")
+        let backendPids = (0..<backends.rowCount).compactMap { backends.int64(row: $0, column: 0).map(Int32.init) }
+        let postgresBefore = backendPids.map(CPUTime.of).reduce(0, +)
+        let cpuBefore = (router: CPUTime.of(router.processIdentifier), workers: echoWorkers.map { CPUTime.of($0.processIdentifier) }.reduce(0, +), client: CPUTime.ofSelf())
         let run = try BenchRouterRun(client: client, jobs: jobs, concurrency: concurrency).run()
+        let postgresAfter = backendPids.map(CPUTime.of).reduce(0, +)
+        let cpuAfter = (router: CPUTime.of(router.processIdentifier), workers: echoWorkers.map { CPUTime.of($0.processIdentifier) }.reduce(0, +), client: CPUTime.ofSelf())
 
         let store = try JobStore(configuration: StoreConfiguration(databaseURL: url, schema: schema))
         let insertRate = try store.measureSingleRowInsertRate(rows: insertRows)
@@ -75,6 +84,8 @@ struct BenchRouterCommand: ParsableCommand {
         print("submit → ACCEPTED      p50 \(ms(run.acceptLatencies.percentile(0.5)))   p99 \(ms(run.acceptLatencies.percentile(0.99)))")
         print("ACCEPTED → FINAL       p50 \(ms(run.dispatchLatencies.percentile(0.5)))   p99 \(ms(run.dispatchLatencies.percentile(0.99)))   (dispatch, no-op run, final commit)")
         print(String(format: "reference: single-row autocommit INSERT on the same PostgreSQL  %6.0f rows/s   → durable jobs/s is %.1f× that", insertRate, Double(jobs) / run.lastAccepted / insertRate))
+        func perJob(_ seconds: Double) -> String { String(format: "%.0f µs", seconds / Double(jobs) * 1e6) }
+        print("CPU per job            router \(perJob(cpuAfter.router - cpuBefore.router)) (poll loop + store threads), echo workers \(perJob(cpuAfter.workers - cpuBefore.workers)), this client \(perJob(cpuAfter.client - cpuBefore.client)), PostgreSQL backends \(perJob(postgresAfter - postgresBefore))")
         if run.failed > 0 { throw CLIError("\(run.failed) jobs did not succeed") }
     }
 
@@ -167,6 +178,20 @@ extension Array where Element == Double {
         let rank = Int((Double(sorted.count) * fraction).rounded(.up)) - 1
         return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank))]
     }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+enum CPUTime {
+    static func of(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Fields after the name: state is [0], utime [11], stime [12], in clock ticks.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func ofSelf() -> Double { of(getpid()) }
 }
 
 /// The 1-minute load average, printed beside figures: a loaded machine gives slower ones.

@@ -157,14 +157,15 @@ extension Router {
         for assignment in DispatchPlanner.plan(queued: queued, workers: slots) {
             let identity = identities[assignment.worker]
             for _ in 0..<assignment.jobs {
-                // A failed send removes the worker: stop giving it jobs.
-                guard let worker = workerTable[identity] else { break }
+                // A failed send removes the worker: stop giving it jobs. (Only its name is read: holding
+                // a copy of the record would make the `inFlight` update below copy the whole dictionary.)
+                guard let workerName = workerTable[identity]?.displayName else { break }
                 guard let id = queues[assignment.service]?.pop(), var job = jobs[id] else { break }
                 dispatchSerial += 1
                 job.row.state = .running
                 job.row.attempts += 1
                 job.row.startedAt = now
-                job.row.worker = worker.ready.name ?? worker.identityHex
+                job.row.worker = workerName
                 job.workerIdentity = identity
                 jobs[id] = job
                 waiting[job.row.service, default: 1] -= 1

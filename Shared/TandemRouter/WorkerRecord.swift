@@ -24,5 +24,16 @@ struct WorkerRecord {
         now - lastHeard > heartbeatInterval * ready.liveness
     }
 
-    var identityHex: String { identity.map { String(format: "%02x", $0) }.joined() }
+    let identityHex: String
+    /// How jobs and `tandem workers` name it: its announced name, else its identity in hex.
+    var displayName: String { ready.name ?? identityHex }
+
+    init(identity: [UInt8], ready: WorkerMessage.Ready, registeredAt: Date, lastHeard: ContinuousClock.Instant, nextHeartbeat: ContinuousClock.Instant) {
+        self.identity = identity
+        self.ready = ready
+        self.registeredAt = registeredAt
+        self.lastHeard = lastHeard
+        self.nextHeartbeat = nextHeartbeat
+        identityHex = identity.map { String(format: "%02x", $0) }.joined()
+    }
 }
