@@ -6,7 +6,9 @@ CONFIG ?= debug
 BIN := .build/$(CONFIG)
 APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config libpng-dev
 
-.PHONY: deps build test demo clean
+TEST_PG_DIR := .tandem/test-postgres
+
+.PHONY: deps build test demo dist clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,8 +20,21 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
+# A private PostgreSQL cluster for the tests, stopped again however the tests end.
 test: build
-	$(SWIFT) test -c $(CONFIG)
+	@$(BIN)/tandem db start --dir $(TEST_PG_DIR) >/dev/null
+	@trap '$(BIN)/tandem db stop --dir $(TEST_PG_DIR)' EXIT; \
+	TANDEM_TEST_DATABASE_URL="$$($(BIN)/tandem db url --dir $(TEST_PG_DIR))" $(SWIFT) test -c $(CONFIG) --disable-swift-testing
+
+# The main job: bring the local stack up and show it serving (tools/demo.sh).
+demo: build
+	BIN=$(BIN) tools/demo.sh
+
+# Release binaries with the Swift runtime linked in, for compose/Containerfile.
+dist: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+	mkdir -p compose/dist
+	find .build/release/ -maxdepth 1 -type f -perm -u+x -name 'tandem*' -exec cp {} compose/dist/ \;
 
 clean:
 	rm -rf .build

@@ -6,9 +6,9 @@ import PackageDescription
 /// (MEASURED.md). Every machine this project runs on has AVX2; AVX-512 is chosen at run time.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 
-/// The diffusion kernels run a UNet forward in every test: they are built with `-O` even in debug
-/// builds, or the parity tests take minutes instead of seconds.
-let optimizedHotCode: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+/// Hot numeric code (model and diffusion kernels) is optimized in every configuration: a debug
+/// `swift test` would otherwise run the forward passes ~100× slower.
+let kernelSettings: [SwiftSetting] = fastMath + [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "Tandem",
@@ -45,7 +45,8 @@ let package = Package(
         ], path: "Shared/TandemRouter"),
         // What every worker service runs on: READY, heartbeats, jobs up to capacity, graceful shutdown.
         .target(name: "TandemService", dependencies: [
-            "TandemWire", "TandemTransport",
+            "TandemWire", "TandemTransport", "CZeroMQ",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/TandemService"),
@@ -53,34 +54,50 @@ let package = Package(
         .target(name: "TandemClient", dependencies: ["TandemWire", "TandemTransport"], path: "Shared/TandemClient"),
         // Local stack: a private PostgreSQL cluster and supervised service processes.
         .target(name: "TandemStack", dependencies: ["TandemStore"], path: "Shared/TandemStack"),
+        // SIMD kernels: quantized products, norms, RoPE, softmax, SiLU, and the compute pool.
+        // Built with -O even in debug (a debug `swift test` would otherwise run them ~100× slower).
+        .target(name: "TandemKernels", dependencies: ["CTandemKernels"], path: "Shared/TandemKernels", swiftSettings: kernelSettings),
+        // The innermost quantized dot products in C (AVX2 `vpmaddubsw`): Swift measured ~3× the
+        // instructions per block (docs/model-runtime.md).
+        .target(name: "CTandemKernels", path: "Shared/CTandemKernels",
+                cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]),
+        // The model runtime: GGUF reader, tokenizer, Llama forward pass, paged KV cache, sampling.
+        .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.
         .target(name: "TandemCLI", dependencies: [
-            "TandemClient", "TandemStack", "TandemWire",
+            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemCLI"),
 
         // Diffusion render: safetensors, diffusers' UNet2DModel on CPU, ODE solvers, PNG output.
         .target(name: "TandemDiffusion", dependencies: ["CPNG"], path: "Shared/TandemDiffusion",
-                resources: [.copy("Resources/glyphs16")], swiftSettings: optimizedHotCode),
+                resources: [.copy("Resources/glyphs16")], swiftSettings: kernelSettings),
 
         .executableTarget(name: "TandemDiffusionBenchMain", dependencies: ["TandemDiffusion"], path: "Services/tandem-diffusion-bench",
-                          swiftSettings: optimizedHotCode),
+                          swiftSettings: kernelSettings),
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-router"),
+        .target(name: "TandemEcho", dependencies: ["TandemService"], path: "Shared/TandemEcho"),
         .executableTarget(name: "TandemEchoMain", dependencies: [
-            "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
 
-        .target(name: "TestSupport", dependencies: ["TandemStore", "TandemStack"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
+                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
+        .testTarget(name: "TandemStackTests", dependencies: ["TandemStack", "TestSupport"], path: "Tests/TandemStackTests"),
         .testTarget(name: "TandemDiffusionTests", dependencies: ["TandemDiffusion"], path: "Tests/TandemDiffusionTests",
-                    resources: [.copy("Fixtures")], swiftSettings: optimizedHotCode),
+                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
-            "TandemClient", "TandemWire", "TandemTransport", "TestSupport",
+            "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ",
         ], path: "Tests/TandemIntegrationTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,12 @@ public struct TandemCommand: ParsableCommand {
         commandName: "tandem",
         abstract: "Tandem inference fabric: jobs, stacks, models and benchmarks.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [
+            UpCommand.self, DownCommand.self, ScaleCommand.self,
+            SubmitCommand.self, JobsCommand.self, JobCommand.self, WaitCommand.self, CancelCommand.self,
+            QueuesCommand.self, WorkersCommand.self, GenerateCommand.self, TokenizeCommand.self,
+            ModelsCommand.self, BenchCommand.self, DatabaseCommand.self,
+        ]
     )
 
     public init() {}

@@ -10,4 +10,8 @@ public struct StackPaths: Sendable {
 
     public var logs: URL { root.appendingPathComponent("logs", isDirectory: true) }
     public var postgres: URL { root.appendingPathComponent("postgres", isDirectory: true) }
+    /// One `NAME.pid` file per process the stack started.
+    public var pids: URL { root.appendingPathComponent("pids", isDirectory: true) }
+    /// The settings `tandem up` chose (`StackSettings`), which `scale` and `down` reuse.
+    public var settings: URL { root.appendingPathComponent("stack.json") }
 }

@@ -1,3 +1,0 @@
-import TandemService
-
-print("tandem-echo: not built yet")

@@ -1,3 +1,0 @@
-import TandemRouter
-
-print("tandem-router: not built yet")

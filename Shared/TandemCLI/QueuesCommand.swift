@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+
+/// `tandem queues [--watch]`: per service, what waits, what runs, who serves it.
+struct QueuesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queues", abstract: "Show queue depth, running jobs, workers and throughput per service.")
+
+    @Flag(name: .long, help: "Refresh every second until interrupted.")
+    var watch = false
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var router: RouterOptions
+
+    func run() throws {
+        let client = try router.connect()
+        repeat {
+            let answer = try client.query(.queues) as? [String: Any]
+            let queues = answer?["queues"] as? [[String: Any]] ?? []
+            if watch, !json { print("\u{1b}[H\u{1b}[2J", terminator: "") }
+            if json {
+                print(JSONOutput.compact(queues))
+            } else {
+                JSONOutput.table(queues, columns: [
+                    ("service", "service"), ("queued", "queued"), ("running", "running"), ("workers", "workers"),
+                    ("capacity", "capacity"), ("jobs_per_second", "jobs/s"),
+                ])
+            }
+            if watch { Thread.sleep(forTimeInterval: 1) }
+        } while watch
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import TandemStore
+import TandemWire
+
+/// Status queries: queues and workers from memory, jobs from the store.
+extension Router {
+    func handleQuery(_ identity: [UInt8], _ requestId: UInt64, _ query: ClientRequest.Query) {
+        switch query {
+        case .queues:
+            send(client: identity, .reply(requestId: requestId, body: JSONText.object(["queues": queueSummary()])))
+        case .workers:
+            send(client: identity, .reply(requestId: requestId, body: JSONText.object(["workers": workerSummary()])))
+        case .job(let id):
+            answerFromStore(identity, requestId) { store in
+                guard let row = try store.job(id: id) else { throw RouterQueryError.notFound(id) }
+                var body = Self.describe(row)
+                body["events"] = try store.events(jobId: id).map { event -> [String: Any] in
+                    var entry: [String: Any] = ["at": Self.timestamp(event.at), "kind": event.kind]
+                    if let worker = event.worker { entry["worker"] = worker }
+                    if let detail = event.detail { entry["detail"] = JSONText.value(detail) }
+                    return entry
+                }
+                body["outputs"] = try store.outputs(jobId: id).map { output -> [String: Any] in
+                    var entry: [String: Any] = ["seq": output.seq]
+                    if let data = output.data { entry["data"] = JSONText.value(data) }
+                    if let bytes = output.bytes { entry["bytes"] = bytes.count }
+                    return entry
+                }
+                return JSONText.object(body)
+            }
+        case .jobs(let stateName, let limit):
+            var state: JobState?
+            if let stateName {
+                guard let parsed = JobState(rawValue: stateName) else {
+                    send(client: identity, .error(requestId: requestId, job: nil, code: ErrorCode.invalidField.rawValue,
+                                                  message: "unknown state \(stateName.debugDescription); one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))"))
+                    return
+                }
+                state = parsed
+            }
+            let bounded = min(max(limit, 1), 10_000)
+            let filter = state
+            answerFromStore(identity, requestId) { store in
+                JSONText.object(["jobs": try store.jobs(state: filter, limit: bounded).map(Self.describe)])
+            }
+        }
+    }
+
+    private func queueSummary() -> [[String: Any]] {
+        let services = Set(configuration.services).union(registeredServices).union(queues.keys)
+        let second = Int64(Date().timeIntervalSince1970)
+        return services.sorted().map { service in
+            let workers = workerTable.values.filter { $0.ready.service == service }
+            return [
+                "service": service,
+                "queued": queues[service]?.count ?? 0,
+                "running": workers.reduce(0) { $0 + $1.inFlight.count },
+                "workers": workers.count,
+                "capacity": workers.reduce(0) { $0 + ($1.draining ? 0 : $1.ready.capacity) },
+                "jobs_per_second": throughput[service]?.perSecond(atSecond: second) ?? 0,
+            ]
+        }
+    }
+
+    private func workerSummary() -> [[String: Any]] {
+        let now = ContinuousClock.now
+        return workerTable.values.sorted { ($0.ready.service, $0.registeredAt) < ($1.ready.service, $1.registeredAt) }.map { worker in
+            var entry: [String: Any] = [
+                "id": worker.identityHex, "service": worker.ready.service, "capacity": worker.ready.capacity,
+                "running": worker.inFlight.count, "completed": worker.completed, "draining": worker.draining,
+                "registered_at": Self.timestamp(worker.registeredAt),
+                "last_heard_ms": Int((now - worker.lastHeard).components.attoseconds / 1_000_000_000_000_000 + (now - worker.lastHeard).components.seconds * 1000),
+            ]
+            if let name = worker.ready.name { entry["name"] = name }
+            if let endpoint = worker.ready.dataEndpoint { entry["endpoint"] = endpoint }
+            return entry
+        }
+    }
+
+    static func describe(_ row: JobRow) -> [String: Any] {
+        var body: [String: Any] = [
+            "id": row.id.uuidString, "kind": row.kind, "service": row.service, "state": row.state.rawValue,
+            "priority": Int(row.priority), "attempts": Int(row.attempts), "max_attempts": Int(row.maxAttempts),
+            "params": JSONText.value(row.params), "created_at": timestamp(row.createdAt),
+        ]
+        if let worker = row.worker { body["worker"] = worker }
+        if let at = row.startedAt { body["started_at"] = timestamp(at) }
+        if let at = row.finishedAt { body["finished_at"] = timestamp(at) }
+        if let result = row.result { body["result"] = JSONText.value(result) }
+        if let bytes = row.resultBytes { body["result_bytes"] = bytes.count }
+        if let code = row.errorCode { body["error_code"] = code }
+        if let error = row.error { body["error"] = error }
+        return body
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}

@@ -1,0 +1,7 @@
+/// The work a service does. One call per job, possibly many at once (up to the capacity).
+///
+/// Cancellation arrives as Swift task cancellation: check `Task.isCancelled` or use cancellable
+/// awaits, and throw `CancellationError`. Throw `JobFailure` for a failure with a code.
+public protocol JobHandler: Sendable {
+    func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome
+}

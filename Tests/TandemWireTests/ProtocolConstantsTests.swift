@@ -1,8 +1,0 @@
-import TandemWire
-import XCTest
-
-final class ProtocolConstantsTests: XCTestCase {
-    func testVersionTagIsSixASCIIBytes() {
-        XCTAssertEqual(ProtocolConstants.versionTag, Array("TNDM01".utf8))
-    }
-}

@@ -1,0 +1,52 @@
+import Foundation
+import TandemWire
+
+/// One message of every command in each direction, with every optional field set somewhere.
+enum WireSamples {
+    static let job = UUID(uuidString: "0192F7A4-1C2B-7D3E-8F40-123456789ABC")!
+
+    static let clientRequests: [ClientRequest] = [
+        .submit(.init(requestId: 7, kind: "echo", params: #"{"text":"héllo \"q\" ✓"}"#, priority: -3, maxAttempts: 5, stream: false, blobs: [[1, 2, 3], []])),
+        .submit(.init(requestId: UInt64.max, kind: "render")),
+        .cancel(requestId: 1, job: job),
+        .watch(requestId: 2, job: job),
+        .query(requestId: 3, .job(job)),
+        .query(requestId: 4, .jobs(state: "running", limit: 50)),
+        .query(requestId: 5, .jobs(state: nil, limit: 20)),
+        .query(requestId: 6, .queues),
+        .query(requestId: 7, .workers),
+    ]
+
+    static let clientReplies: [ClientReply] = [
+        .accepted(requestId: 7, job: job),
+        .partial(.init(job: job, seq: 0, data: #"{"text":"a"}"#, blobs: [[0xff]])),
+        .partial(.init(job: job, seq: 12)),
+        .final(.init(job: job, state: "succeeded", result: "{}", blobs: [Array(repeating: 9, count: 300)])),
+        .final(.init(job: job, state: "failed", code: "worker_lost", error: "gone")),
+        .error(requestId: 9, job: nil, code: "busy", message: "queue full"),
+        .error(requestId: nil, job: job, code: "bad_frame", message: "x"),
+        .reply(requestId: 3, body: #"{"queues":[]}"#),
+    ]
+
+    static let workerMessages: [WorkerMessage] = [
+        .ready(.init(service: "echo", capacity: 4, heartbeatMilliseconds: 1000, liveness: 3, dataEndpoint: "ipc:///tmp/x", name: "host:1")),
+        .ready(.init(service: "decode", capacity: 1, heartbeatMilliseconds: 250, liveness: 5)),
+        .partial(job: job, attempt: 2, seq: 3, data: "[1,2]", blobs: [[1]]),
+        .partial(job: job, attempt: 1, seq: 0, data: nil, blobs: []),
+        .final(job: job, attempt: 1, result: #"{"ok":true}"#, blobs: []),
+        .fail(job: job, attempt: 3, code: "worker_failed", message: "boom", retryable: true),
+        .heartbeat(running: 4),
+        .disconnect(reason: "shutdown"),
+        .disconnect(reason: nil),
+        .release(job: job, attempt: 1, reason: "draining"),
+        .drain,
+        .cancelled(job: job, attempt: 1),
+    ]
+
+    static let routerMessages: [RouterMessage] = [
+        .dispatch(.init(job: job, attempt: 1, kind: "echo", params: "{}", priority: 9, blobs: [[4, 5]])),
+        .cancel(job: job, attempt: 2),
+        .heartbeat,
+        .disconnect(reason: "unknown worker"),
+    ]
+}
