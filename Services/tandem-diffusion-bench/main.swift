@@ -1,7 +1,7 @@
 // tandem-diffusion-bench: render throughput of the glyph model, batching across requests on and
 // off. Usage: tandem-diffusion-bench [--solver dpmpp-2m] [--steps 10] [--concurrency 16]
 //             [--guidance 3] [--threads 1] [--model DIR]
-//             [--profile 1] [--convergence SAMPLES]
+//             [--profile 1] [--convergence SAMPLES] [--word TEXT --out FILE.png --seed S]
 // (`tandem bench render` will call RenderBenchmark the same way once the CLI has the subcommand.)
 import Foundation
 import TandemDiffusion
@@ -24,6 +24,16 @@ do {
     let steps = Int(options["steps"] ?? "10") ?? 10
     let concurrency = Int(options["concurrency"] ?? "16") ?? 16
     let bench = RenderBenchmark(renderer: renderer, solver: solver, steps: steps, guidance: Float(options["guidance"] ?? "3") ?? 3)
+    if let word = options["word"] {
+        // Render a word (one glyph per character) to a PNG, without a stack: a local check.
+        let out = options["out"] ?? "word.png"
+        let png = try renderer.renderWordPNG(word, options: .init(solver: solver, steps: Int(options["steps"] ?? "10") ?? 10,
+                                                                  guidance: Float(options["guidance"] ?? "3") ?? 3,
+                                                                  seed: UInt64(options["seed"] ?? "0") ?? 0))
+        try png.write(to: URL(fileURLWithPath: out))
+        print("wrote \(out) (\(png.count) bytes)")
+        exit(0)
+    }
     if options["profile"] != nil {
         // UNet time per sample at several batch sizes, interleaved to share the machine's noise.
         let per = renderer.sampleCount
@@ -75,7 +85,7 @@ do {
             return (sum / Double(count)).squareRoot()
         }
         let reference = try final(.dpmpp2m, 200)
-        let counts = [5, 10, 20, 50, 100]
+        let counts = [5, 10, 20, 50]
         print("| solver | " + counts.map { "\($0) steps" }.joined(separator: " | ") + " |")
         print("|---|" + counts.map { _ in "---:" }.joined(separator: "|") + "|")
         for kind in SolverKind.allCases {

@@ -26,9 +26,20 @@ public struct GlyphRenderer: Sendable {
     public let schedule: NoiseSchedule
     public let emptyClass: Int
 
-    /// The model committed with Tandem (trained by tools/train_glyphs.py).
+    /// The model committed with Tandem (trained by tools/train_glyphs.py): `$TANDEM_GLYPH_MODEL`,
+    /// else the resource bundle beside the executable, else the source tree. `Bundle.module` is
+    /// not used: its accessor traps when the bundle is missing (a binary copied without it).
     public static var defaultModelDirectory: URL? {
-        Bundle.module.url(forResource: "glyphs16", withExtension: nil)
+        if let path = ProcessInfo.processInfo.environment["TANDEM_GLYPH_MODEL"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        let executableDirectory = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            Bundle.main.bundleURL.appendingPathComponent("Tandem_TandemDiffusion.resources/glyphs16"),
+            executableDirectory.appendingPathComponent("Tandem_TandemDiffusion.resources/glyphs16"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/glyphs16"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
     }
 
     public init(modelDirectory: URL? = nil) throws {

@@ -41,7 +41,7 @@ final class GlyphModelTests: XCTestCase {
         let atlas = try PNGCodec.decode(Data(contentsOf: Fixtures.url("glyph_atlas16.png")))
         let classifier = NearestGlyphClassifier(atlas: atlas, cellSize: 16, classes: 36)
         let characters = GlyphRenderer.characters
-        let images = try renderer.render(characters, options: .init(solver: .dpmpp2m, steps: 10, guidance: 3, seed: 2026, count: 2))
+        let images = try renderer.render(characters, options: .init(solver: .dpmpp2m, steps: 10, guidance: 3, seed: 2026, count: 1))
         var correct = 0, total = 0
         var misread: [String] = []
         for (label, samples) in images.enumerated() {
