@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "tandem", targets: ["TandemCLIMain"]),
         .executable(name: "tandem-router", targets: ["TandemRouterMain"]),
         .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
+        .executable(name: "tandem-diffusion", targets: ["TandemDiffusionMain"]),
         .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
     ],
     dependencies: [
@@ -76,6 +77,11 @@ let package = Package(
 
         .executableTarget(name: "TandemDiffusionBenchMain", dependencies: ["TandemDiffusion"], path: "Services/tandem-diffusion-bench",
                           swiftSettings: kernelSettings),
+        // The `diffusion` service: render jobs on the glyph model, steps batched across requests.
+        .target(name: "TandemRender", dependencies: ["TandemDiffusion", "TandemService"], path: "Shared/TandemRender"),
+        .executableTarget(name: "TandemDiffusionMain", dependencies: [
+            "TandemRender", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-diffusion"),
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
             "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -97,7 +103,7 @@ let package = Package(
         .testTarget(name: "TandemDiffusionTests", dependencies: ["TandemDiffusion"], path: "Tests/TandemDiffusionTests",
                     resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemIntegrationTests", dependencies: [
-            "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ",
+            "TandemClient", "TandemWire", "TandemTransport", "TandemStore", "TestSupport", "CZeroMQ", "TandemDiffusion",
         ], path: "Tests/TandemIntegrationTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -27,6 +27,11 @@ sleep 1
 "$tandem" queues
 "$tandem" workers
 
+echo
+echo "== a render on the diffusion service: one glyph per character, DPM-Solver++ 2M, 10 steps"
+"$tandem" render "TANDEM" --steps 10 --seed 7 --out tandem-demo.png
+echo "(open tandem-demo.png)"
+
 if [ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then
   echo
   echo "== a chat answer from SmolLM2-135M (in-process runtime; the prefill/decode services come next)"

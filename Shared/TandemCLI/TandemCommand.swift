@@ -9,7 +9,7 @@ public struct TandemCommand: ParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, ScaleCommand.self,
             SubmitCommand.self, JobsCommand.self, JobCommand.self, WaitCommand.self, CancelCommand.self,
-            QueuesCommand.self, WorkersCommand.self, GenerateCommand.self, TokenizeCommand.self,
+            QueuesCommand.self, WorkersCommand.self, GenerateCommand.self, RenderCommand.self, TokenizeCommand.self,
             ModelsCommand.self, BenchCommand.self, DatabaseCommand.self,
         ]
     )
