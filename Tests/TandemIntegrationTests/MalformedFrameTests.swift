@@ -7,23 +7,7 @@ import TestSupport
 import XCTest
 
 /// Garbage on the wire must be refused with a typed error and must never take a process down.
-final class MalformedFrameTests: XCTestCase {
-    private var database: TestDatabase!
-    private var children: [ChildProcess] = []
-
-    override func setUpWithError() throws {
-        database = try TestDatabase()
-    }
-
-    override func tearDownWithError() throws {
-        for child in children.reversed() { child.terminate(grace: 5) }
-        if testRun?.hasSucceeded == false {
-            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
-        }
-        children.removeAll()
-        database?.drop()
-    }
-
+final class MalformedFrameTests: ServiceTestCase {
     /// Messages that are wrong in every way the decoder knows, plus random bytes.
     private func garbage() -> [[[UInt8]]] {
         let version = ProtocolConstants.versionTag
@@ -57,10 +41,8 @@ final class MalformedFrameTests: XCTestCase {
     }
 
     func testRouterRefusesGarbageOnBothSocketsAndKeepsServing() throws {
-        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
-        children.append(router.process)
-        let worker = try router.startWorker(capacity: 2, name: "w")
-        children.append(worker)
+        let router = try startRouter()
+        let worker = try startWorker(router, capacity: 2, name: "w")
 
         let context = ZMQContext()
         let rogueClient = try ZMQSocket(context: context, kind: .dealer)

@@ -7,9 +7,7 @@ import XCTest
 
 /// The diffusion service behind the router: renders equal the in-process renderer's, batching
 /// across requests changes no image, progress streams per step, cancellation stops a render.
-final class RenderServiceTests: XCTestCase {
-    private var database: TestDatabase!
-    private var children: [ChildProcess] = []
+final class RenderServiceTests: ServiceTestCase {
     private var router: LocalRouter!
     private var client: RouterClient!
 
@@ -17,25 +15,14 @@ final class RenderServiceTests: XCTestCase {
         guard let model = GlyphRenderer.defaultModelDirectory else {
             throw TestSupportError("the glyph model is missing from Shared/TandemDiffusion/Resources/glyphs16 (trained by tools/train_glyphs.py)")
         }
-        database = try TestDatabase()
-        router = try LocalRouter(databaseURL: database.url, schema: database.schema)
-        children.append(router.process)
-        children.append(try router.startWorker("tandem-diffusion", capacity: 8, name: "render",
-                                               extraArguments: ["--model", model.path]))
+        try super.setUpWithError()
+        router = try startRouter()
+        _ = try startWorker(router, "tandem-diffusion", capacity: 8, name: "render", extraArguments: ["--model", model.path])
         client = try RouterClient(configuration: .init(routerEndpoint: router.clientEndpoint, replyTimeoutMilliseconds: 10_000))
         let client = self.client!
         eventually(timeout: 20, "the diffusion worker registers") {
             ((try client.query(.workers) as? [String: Any])?["workers"] as? [Any])?.count == 1
         }
-    }
-
-    override func tearDownWithError() throws {
-        for child in children.reversed() { child.terminate(grace: 5) }
-        if testRun?.hasSucceeded == false {
-            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
-        }
-        children.removeAll()
-        database?.drop()
     }
 
     /// What the in-process renderer draws for the same request, laid out as the service does.

@@ -6,35 +6,7 @@ import TestSupport
 import XCTest
 
 /// The backbone end to end: real PostgreSQL, a real router and real worker processes on 127.0.0.1.
-final class RouterIntegrationTests: XCTestCase {
-    private var database: TestDatabase!
-    private var children: [ChildProcess] = []
-
-    override func setUpWithError() throws {
-        database = try TestDatabase()
-    }
-
-    override func tearDownWithError() throws {
-        for child in children.reversed() { child.terminate(grace: 5) }
-        if testRun?.hasSucceeded == false {
-            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
-        }
-        children.removeAll()
-        database?.drop()
-    }
-
-    private func startRouter(clients: String = "tcp://127.0.0.1:*", workers: String = "tcp://127.0.0.1:*", _ extra: [String] = []) throws -> LocalRouter {
-        let router = try LocalRouter(databaseURL: database.url, schema: database.schema, clients: clients, workers: workers, extraArguments: extra)
-        children.append(router.process)
-        return router
-    }
-
-    private func startWorker(_ router: LocalRouter, capacity: Int, name: String, heartbeatMilliseconds: Int = 200) throws -> ChildProcess {
-        let worker = try router.startWorker(capacity: capacity, heartbeatMilliseconds: heartbeatMilliseconds, name: name)
-        children.append(worker)
-        return worker
-    }
-
+final class RouterIntegrationTests: ServiceTestCase {
     private func client(_ router: LocalRouter) throws -> RouterClient {
         try RouterClient(configuration: .init(routerEndpoint: router.clientEndpoint, replyTimeoutMilliseconds: 10_000))
     }
