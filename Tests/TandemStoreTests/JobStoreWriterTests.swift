@@ -132,7 +132,7 @@ final class JobStoreWriterTests: XCTestCase {
             writer.enqueue(.upsert(finishedWithoutTime), token: 100)
             writer.enqueue(.upsert(nulInJSON), token: 101)
             writer.enqueue(contentsOf: [.upsert(nulInText)], token: 102)
-            writer.enqueue(.event(JobEvent(jobId: UUID(), at: Date(), kind: "orphan")), token: 103)
+            writer.enqueue(.event(JobEvent(jobId: good[0].id, at: Date(), kind: "bad", detail: "{not json")), token: 103)
             writer.shutdown()
 
             XCTAssertEqual(log.tokens, Array(0..<20) + [102])
