@@ -75,12 +75,15 @@ let package = Package(
         .executableTarget(name: "TandemEchoMain", dependencies: [
             "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
+        // The `decode` service: the pure continuous-batching scheduler (the engine and the service follow).
+        .target(name: "TandemDecode", dependencies: ["TandemModel"], path: "Shared/TandemDecode"),
 
         .target(name: "TestSupport", dependencies: [
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
                     resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
+        .testTarget(name: "TandemDecodeTests", dependencies: ["TandemDecode"], path: "Tests/TandemDecodeTests"),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
