@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "tandem", targets: ["TandemCLIMain"]),
         .executable(name: "tandem-router", targets: ["TandemRouterMain"]),
         .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
+        .executable(name: "tandem-decode", targets: ["TandemDecodeMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -75,15 +76,22 @@ let package = Package(
         .executableTarget(name: "TandemEchoMain", dependencies: [
             "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
-        // The `decode` service: the pure continuous-batching scheduler (the engine and the service follow).
-        .target(name: "TandemDecode", dependencies: ["TandemModel"], path: "Shared/TandemDecode"),
+        // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
+        .target(name: "TandemDecode", dependencies: [
+            "TandemService", "TandemModel", .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/TandemDecode"),
+        .executableTarget(name: "TandemDecodeMain", dependencies: [
+            "TandemDecode", "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-decode"),
 
         .target(name: "TestSupport", dependencies: [
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
                     resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
-        .testTarget(name: "TandemDecodeTests", dependencies: ["TandemDecode"], path: "Tests/TandemDecodeTests"),
+        .testTarget(name: "TandemDecodeTests", dependencies: [
+            "TandemDecode", "TandemModel", "TandemClient", "TandemWire", "TestSupport",
+        ], path: "Tests/TandemDecodeTests"),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),
