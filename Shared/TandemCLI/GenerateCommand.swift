@@ -109,18 +109,19 @@ struct GenerateCommand: ParsableCommand {
             tokens += piece.ids.count
             if !json { FileHandle.standardOutput.write(Data(piece.text.utf8)) }
         }
+        // Text went out unbuffered (FileHandle); the newline must too, before the summary on stderr.
         guard final.state == "succeeded", let text = final.result,
               let result = try? decoder.decode(GenerateResult.self, from: Data(text.utf8)) else {
-            if !json { print("") }
+            if !json { FileHandle.standardOutput.write(Data("\n".utf8)) }
             try FinalReport.print(final, json: json)
             return
         }
         if json {
             var object = jsonValue(text) as? [String: Any] ?? [:]
             object["job"] = job.uuidString
-            print(JSONOutput.compact(object))
+            FileHandle.standardOutput.write(Data((JSONOutput.compact(object) + "\n").utf8))
         } else {
-            print("")
+            FileHandle.standardOutput.write(Data("\n".utf8))
         }
         let ttft = firstToken.map { Self.milliseconds($0 - submitted) }
         let rate = tokens > 1 && firstToken != nil ? Double(tokens - 1) / (Self.milliseconds(lastToken - firstToken!) / 1000) : 0
