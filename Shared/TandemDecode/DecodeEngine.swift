@@ -36,6 +36,8 @@ public final class DecodeEngine: @unchecked Sendable {
         public var totalBlocks: Int
         public var steps: Int
         public var preemptions: Int
+        /// Prompt tokens not computed because their blocks were cached.
+        public var prefixCachedTokens: Int
     }
 
     public let model: LlamaModel
@@ -69,6 +71,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private var sinks: [Int: (continuation: AsyncStream<GenerationEvent>.Continuation, sampling: SamplingParameters)] = [:]
     private var steps = 0
     private var preemptions = 0
+    private var prefixCachedTokens = 0
 
     public init(model: LlamaModel, tokenizer: BPETokenizer, configuration: Configuration = Configuration()) {
         self.model = model
@@ -81,7 +84,7 @@ public final class DecodeEngine: @unchecked Sendable {
             blockCount: cache.blockCount, blockSizeTokens: configuration.blockSizeTokens, contextTokens: model.config.contextLength,
             maxStepTokens: configuration.maxStepTokens, maxRunning: configuration.maxRunning, endOfGeneration: endOfGeneration))
         contextTokens = scheduler.configuration.contextTokens
-        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0))
+        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0))
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "tandem-decode-steps"
         self.thread = thread
@@ -164,14 +167,27 @@ public final class DecodeEngine: @unchecked Sendable {
         preemptions += step.preempted.count
         var sampled: [Int: Int32] = [:]
         do {
-            for item in step.items where item.startsSequence { try cache.createSequence(item.sequence) }
-            let requests = step.items.map {
-                ForwardRequest(sequence: $0.sequence, tokens: $0.tokens, logitIndices: $0.samples ? [$0.tokens.count - 1] : [])
+            var requests: [ForwardRequest] = []
+            var requestOfItem: [Int: Int] = [:]
+            for (i, item) in step.items.enumerated() {
+                var tokens = item.tokens
+                if item.startsSequence {
+                    // Prefix caching: full blocks of this chunk that some sequence already computed
+                    // (a shared system prompt, or this one's own blocks before a preemption) are
+                    // adopted instead of recomputed. At least the chunk's last token is computed,
+                    // and the keys and values are the same bits, so the output does not change.
+                    let cached = try cache.createSequence(item.sequence, prompt: item.tokens)
+                    tokens.removeFirst(cached)
+                    if cached > 0 { sinks[item.sequence]?.continuation.yield(.prefixCached(tokens: cached)) }
+                    prefixCachedTokens += cached
+                }
+                requestOfItem[i] = requests.count
+                requests.append(ForwardRequest(sequence: item.sequence, tokens: tokens, logitIndices: item.samples ? [tokens.count - 1] : []))
             }
             let logits = try model.forward(requests, cache: cache)
             for (i, item) in step.items.enumerated() where item.samples {
                 let history = scheduler.sequences[item.sequence]!.tokens
-                sampled[item.sequence] = Sampler.sample(logits: logits[i][0], history: history,
+                sampled[item.sequence] = Sampler.sample(logits: logits[requestOfItem[i]!][0], history: history,
                                                         parameters: sinks[item.sequence]!.sampling, position: history.count)
             }
         } catch {
@@ -217,7 +233,8 @@ public final class DecodeEngine: @unchecked Sendable {
 
     private func currentSnapshot() -> Snapshot {
         Snapshot(running: scheduler.running.count, waiting: scheduler.waiting.count, freeBlocks: cache.freeBlockCount,
-                 totalBlocks: cache.blockCount, steps: steps, preemptions: preemptions)
+                 totalBlocks: cache.blockCount, steps: steps, preemptions: preemptions,
+                 prefixCachedTokens: prefixCachedTokens)
     }
 
     private func publish() {

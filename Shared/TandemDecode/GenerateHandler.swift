@@ -42,6 +42,7 @@ public struct GenerateHandler: JobHandler {
         var text = Self.replayedText(resumed, tokenizer: engine.tokenizer, stops: params.stop ?? [])
         var firstToken: ContinuousClock.Instant?
         var outcome: (FinishReason, DecodeEngine.Snapshot)?
+        var cachedPromptTokens: Int?
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         try await withTaskCancellationHandler {
@@ -53,6 +54,8 @@ public struct GenerateHandler: JobHandler {
                     text += piece
                     let data = try encoder.encode(GeneratePartial(text: piece, ids: [token]))
                     context.emit(seq: Int64(index), data: String(decoding: data, as: UTF8.self))
+                case .prefixCached(let tokens):
+                    if cachedPromptTokens == nil { cachedPromptTokens = tokens }
                 case .finished(let reason, let piece, let snapshot):
                     text += piece
                     outcome = (reason, snapshot)
@@ -70,7 +73,8 @@ public struct GenerateHandler: JobHandler {
         let decoded = ids.count - resumed.count
         let decodeSeconds = Self.seconds(end - first)
         let result = GenerateResult(
-            text: text, ids: ids, promptTokens: prompt.count, completionTokens: ids.count, resumedTokens: resumed.count,
+            text: text, ids: ids, promptTokens: prompt.count, cachedPromptTokens: cachedPromptTokens ?? 0,
+            completionTokens: ids.count, resumedTokens: resumed.count,
             finishReason: reason.rawValue, worker: workerName,
             timings: .init(ttftMilliseconds: Self.seconds(first - arrived) * 1000, totalMilliseconds: Self.seconds(end - arrived) * 1000,
                            decodeTokensPerSecond: decoded > 1 && decodeSeconds > 0 ? Double(decoded - 1) / decodeSeconds : 0),

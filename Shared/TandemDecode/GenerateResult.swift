@@ -26,6 +26,8 @@ public struct GenerateResult: Codable, Sendable, Equatable {
     /// Every generated token id, resumed ones included.
     public var ids: [Int32]
     public var promptTokens: Int
+    /// Prompt tokens whose keys and values were already in the worker's cache (prefix caching).
+    public var cachedPromptTokens: Int
     public var completionTokens: Int
     public var resumedTokens: Int
     /// `length`, `stop` or `eos`.
@@ -36,7 +38,7 @@ public struct GenerateResult: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case text, ids, worker, timings, kv
-        case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", resumedTokens = "resumed_tokens"
+        case promptTokens = "prompt_tokens", cachedPromptTokens = "cached_prompt_tokens", completionTokens = "completion_tokens", resumedTokens = "resumed_tokens"
         case finishReason = "finish_reason"
     }
 }

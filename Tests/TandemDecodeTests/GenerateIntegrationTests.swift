@@ -116,6 +116,17 @@ final class GenerateIntegrationTests: XCTestCase {
         ]
         for params in cases { try assertMatchesLocal(try generate(router, params), params) }
 
+        // Prefix caching: a long shared system prompt is computed once; the second request adopts
+        // its blocks and still generates exactly what LocalGenerator does.
+        let system = "You are a careful assistant. Answer briefly, in plain words, and never invent facts. "
+            + "If you do not know, say so. Prefer short sentences. Do not use lists unless asked."
+        let first = GenerateParameters(prompt: "What is the boiling point of water?", chat: true, system: system, maxTokens: 8)
+        let second = GenerateParameters(prompt: "Name a large mammal.", chat: true, system: system, maxTokens: 8)
+        try assertMatchesLocal(try generate(router, first), first)
+        let cached = try generate(router, second)
+        try assertMatchesLocal(cached, second)
+        XCTAssertGreaterThanOrEqual(cached.result?.cachedPromptTokens ?? 0, 32, "the system prompt's full blocks were reused")
+
         // The CLI both ways: `tandem generate --json` through the router equals `--local --json`.
         let args = ["generate", "Name three colors.", "--chat", "--max-tokens", "14", "--json"]
         let viaStack = try ChildProcess(BuiltExecutables.url("tandem"), args + ["--router", router.clientEndpoint], name: "cli-stack")
