@@ -175,6 +175,27 @@ final class GenerateIntegrationTests: XCTestCase {
         XCTAssertTrue(batchedTogether, "some sequence finished while others were running")
     }
 
+    func testResumeFromLedgerTokensContinuesIdentically() throws {
+        let router = try startStack()
+        // Greedy and seeded sampling: both continue exactly after the tokens an earlier attempt made.
+        let cases: [GenerateParameters] = [
+            .init(prompt: "Tell me about the moon.", chat: true, maxTokens: 16),
+            .init(prompt: "Tell me about the moon.", chat: true, maxTokens: 16, temperature: 0.9, topP: 0.9, seed: 42),
+        ]
+        for var params in cases {
+            let whole = try local(params)
+            params.resumeTokens = Array(whole.ids.prefix(6))
+            let resumed = try generate(router, params)
+            XCTAssertEqual(resumed.final.state, "succeeded", "\(resumed.final)")
+            let result = try XCTUnwrap(resumed.result)
+            XCTAssertEqual(result.ids, whole.ids, "the resumed generation ends as the undisturbed one")
+            XCTAssertEqual(result.text, whole.text)
+            XCTAssertEqual(result.resumedTokens, 6)
+            XCTAssertEqual(resumed.seqs.first, 6, "partials continue the numbering after the resumed tokens")
+            XCTAssertEqual(resumed.partials.flatMap(\.ids), Array(whole.ids.dropFirst(6)))
+        }
+    }
+
     func testCancellationMidStreamFreesTheSequenceBlocks() throws {
         let router = try startStack()
         let client = try client(router)
