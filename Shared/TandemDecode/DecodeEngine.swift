@@ -38,6 +38,8 @@ public final class DecodeEngine: @unchecked Sendable {
         public var preemptions: Int
         /// Prompt tokens not computed because their blocks were cached.
         public var prefixCachedTokens: Int
+        /// Prompt tokens whose keys and values were imported from a prefill worker.
+        public var importedTokens: Int
     }
 
     public let model: LlamaModel
@@ -50,6 +52,7 @@ public final class DecodeEngine: @unchecked Sendable {
         var id: Int
         var request: DecodeRequest
         var sampling: SamplingParameters
+        var importedKV: [UInt8]?
         var continuation: AsyncStream<GenerationEvent>.Continuation
     }
 
@@ -72,6 +75,9 @@ public final class DecodeEngine: @unchecked Sendable {
     private var steps = 0
     private var preemptions = 0
     private var prefixCachedTokens = 0
+    private var importedTokens = 0
+    /// Precomputed keys and values waiting for their sequence's admission.
+    private var imports: [Int: [UInt8]] = [:]
 
     public init(model: LlamaModel, tokenizer: BPETokenizer, configuration: Configuration = Configuration()) {
         self.model = model
@@ -84,7 +90,7 @@ public final class DecodeEngine: @unchecked Sendable {
             blockCount: cache.blockCount, blockSizeTokens: configuration.blockSizeTokens, contextTokens: model.config.contextLength,
             maxStepTokens: configuration.maxStepTokens, maxRunning: configuration.maxRunning, endOfGeneration: endOfGeneration))
         contextTokens = scheduler.configuration.contextTokens
-        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0))
+        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0, importedTokens: 0))
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "tandem-decode-steps"
         self.thread = thread
@@ -99,16 +105,23 @@ public final class DecodeEngine: @unchecked Sendable {
         inbox.unlock()
     }
 
+    /// Bytes of one KV block, the unit of `importedKV`.
+    public var kvBlockBytes: Int { cache.blockBytes }
+
     /// The state after the last step.
     public var snapshot: Snapshot { latest.withLock { $0 } }
 
     /// Queues a generation; returns its sequence id (for `cancel`) and its events.
-    public func submit(_ request: DecodeRequest, sampling: SamplingParameters) -> (id: Int, events: AsyncStream<GenerationEvent>) {
+    ///
+    /// With `importedKV` (bytes of `PagedKVCache.exportBlocks` for the first
+    /// `request.precomputedTokens` tokens, from a prefill worker), those tokens are imported on
+    /// admission instead of computed.
+    public func submit(_ request: DecodeRequest, sampling: SamplingParameters, importedKV: [UInt8]? = nil) -> (id: Int, events: AsyncStream<GenerationEvent>) {
         let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self, bufferingPolicy: .unbounded)
         inbox.lock()
         let id = pending.nextID
         pending.nextID += 1
-        pending.arrivals.append(Arrival(id: id, request: request, sampling: sampling, continuation: continuation))
+        pending.arrivals.append(Arrival(id: id, request: request, sampling: sampling, importedKV: importedKV, continuation: continuation))
         inbox.signal()
         inbox.unlock()
         return (id, stream)
@@ -151,6 +164,7 @@ public final class DecodeEngine: @unchecked Sendable {
 
     private func admit(_ arrival: Arrival) {
         sinks[arrival.id] = (arrival.continuation, arrival.sampling)
+        if let kv = arrival.importedKV, arrival.request.precomputedTokens > 0 { imports[arrival.id] = kv }
         do {
             let text = StreamingDetokenizer(tokenizer: tokenizer)
             for event in try scheduler.add(id: arrival.id, request: arrival.request, text: text) { deliver(event) }
@@ -158,6 +172,7 @@ public final class DecodeEngine: @unchecked Sendable {
             arrival.continuation.yield(.failed(message: "\(error)", invalidRequest: error is DecodeAdmissionError))
             arrival.continuation.finish()
             sinks[arrival.id] = nil
+            imports[arrival.id] = nil
         }
     }
 
@@ -171,7 +186,13 @@ public final class DecodeEngine: @unchecked Sendable {
             var requestOfItem: [Int: Int] = [:]
             for (i, item) in step.items.enumerated() {
                 var tokens = item.tokens
-                if item.startsSequence {
+                if item.startsSequence && item.importedTokens > 0 {
+                    // Keys and values a prefill worker computed: copied in, not computed.
+                    guard let kv = imports.removeValue(forKey: item.sequence) else { throw KVCacheError.badImport("no imported blocks for sequence \(item.sequence)") }
+                    let tokens = Array(scheduler.sequences[item.sequence]!.tokens[0..<item.importedTokens])
+                    try cache.importBlocks(item.sequence, tokens: tokens, bytes: kv)
+                    importedTokens += item.importedTokens
+                } else if item.startsSequence {
                     // Prefix caching: full blocks of this chunk that some sequence already computed
                     // (a shared system prompt, or this one's own blocks before a preemption) are
                     // adopted instead of recomputed. At least the chunk's last token is computed,
@@ -219,6 +240,7 @@ public final class DecodeEngine: @unchecked Sendable {
 
     private func end(_ id: Int, _ reason: FinishReason, text: String) {
         cache.release(id)
+        imports[id] = nil
         guard let sink = sinks.removeValue(forKey: id) else { return }
         sink.continuation.yield(.finished(reason, text: text, engine: currentSnapshot()))
         sink.continuation.finish()
@@ -226,6 +248,7 @@ public final class DecodeEngine: @unchecked Sendable {
 
     private func fail(_ id: Int, _ message: String) {
         cache.release(id)
+        imports[id] = nil
         guard let sink = sinks.removeValue(forKey: id) else { return }
         sink.continuation.yield(.failed(message: message, invalidRequest: false))
         sink.continuation.finish()
@@ -234,7 +257,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private func currentSnapshot() -> Snapshot {
         Snapshot(running: scheduler.running.count, waiting: scheduler.waiting.count, freeBlocks: cache.freeBlockCount,
                  totalBlocks: cache.blockCount, steps: steps, preemptions: preemptions,
-                 prefixCachedTokens: prefixCachedTokens)
+                 prefixCachedTokens: prefixCachedTokens, importedTokens: importedTokens)
     }
 
     private func publish() {

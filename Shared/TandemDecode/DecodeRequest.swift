@@ -11,9 +11,15 @@ public struct DecodeRequest: Sendable {
     public var maxTokens: Int
     public var priority: Int32
     public var stops: [String]
+    /// Leading prompt tokens whose keys and values come with the request (a prefill worker
+    /// computed them): when the sequence is admitted the executor imports them instead of
+    /// computing them. A preempted sequence recomputes them like any other tokens.
+    public var precomputedTokens: Int
 
-    public init(prompt: [Int32], resumed: [Int32] = [], maxTokens: Int, priority: Int32 = 0, stops: [String] = []) {
+    public init(prompt: [Int32], resumed: [Int32] = [], maxTokens: Int, priority: Int32 = 0, stops: [String] = [], precomputedTokens: Int = 0) {
+        precondition(precomputedTokens >= 0 && precomputedTokens <= prompt.count, "precomputed tokens beyond the prompt")
         self.prompt = prompt; self.resumed = resumed; self.maxTokens = maxTokens; self.priority = priority; self.stops = stops
+        self.precomputedTokens = precomputedTokens
     }
 }
 

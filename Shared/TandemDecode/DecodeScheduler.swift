@@ -86,6 +86,8 @@ public struct DecodeScheduler: Sendable {
         var sequence = DecodeSequence(id: id, priority: request.priority, arrival: nextArrival, promptTokenCount: request.prompt.count,
                                       maxTokens: request.maxTokens, tokens: request.prompt, text: text,
                                       stopMatcher: StopStringMatcher(stops: request.stops))
+        // At least the last token is computed, for its logits.
+        sequence.importableTokens = min(request.precomputedTokens, length - 1)
         nextArrival += 1
         for token in request.resumed {
             let (_, finish) = Self.accept(token, into: &sequence, configuration: configuration)
@@ -160,12 +162,15 @@ public struct DecodeScheduler: Sendable {
             let s = sequences[id]!
             let whole = blocks(for: s.tokens.count + 1)
             guard whole <= free else { break }
-            let n = min(s.tokens.count, budget)
-            free -= blocks(for: n)
+            // Imported tokens cost blocks but no compute: they are outside the step budget.
+            let imported = s.importableTokens
+            let n = min(s.tokens.count - imported, budget)
+            free -= blocks(for: imported + n)
             budget -= n
             waiting.removeFirst()
             insert(id, into: &running)
-            step.items.append(.init(sequence: id, tokens: Array(s.tokens[0..<n]), samples: n == s.tokens.count, startsSequence: true))
+            step.items.append(.init(sequence: id, tokens: Array(s.tokens[imported..<imported + n]), samples: imported + n == s.tokens.count,
+                                    startsSequence: true, importedTokens: imported))
         }
         pending = step
         return step
@@ -180,7 +185,8 @@ public struct DecodeScheduler: Sendable {
         var events: [DecodeEvent] = []
         for item in step.items {
             guard var s = sequences[item.sequence] else { continue }
-            s.computedTokens += item.tokens.count
+            s.computedTokens += item.importedTokens + item.tokens.count
+            if item.startsSequence { s.importableTokens = 0 }
             guard item.samples else { sequences[item.sequence] = s; continue }
             guard let token = sampled[item.sequence] else {
                 preconditionFailure("no sampled token for sequence \(item.sequence)")
@@ -232,6 +238,7 @@ public struct DecodeScheduler: Sendable {
         var s = sequences[victim]!
         let freed = blocks(for: s.computedTokens)
         s.computedTokens = 0
+        s.importableTokens = 0
         s.preemptions += 1
         sequences[victim] = s
         insert(victim, into: &waiting)

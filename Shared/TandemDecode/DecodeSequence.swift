@@ -21,6 +21,8 @@ public struct DecodeSequence: Sendable {
     public var generated: ArraySlice<Int32> { tokens[promptTokenCount...] }
     /// Times this sequence lost its blocks to a higher-priority one.
     public internal(set) var preemptions = 0
+    /// Leading tokens the executor can import on admission (0 once admitted or preempted).
+    public internal(set) var importableTokens = 0
 
     var text: any TokenTextStream
     var stopMatcher: StopStringMatcher

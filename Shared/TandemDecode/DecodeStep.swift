@@ -10,9 +10,13 @@ public struct DecodeStep: Sendable, Equatable {
         public var samples: Bool
         /// True when the sequence has nothing in the cache yet: the executor creates it first.
         public var startsSequence: Bool
+        /// With `startsSequence`: this many leading tokens are imported (precomputed keys and
+        /// values), and `tokens` follow them.
+        public var importedTokens: Int
 
-        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool) {
+        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0) {
             self.sequence = sequence; self.tokens = tokens; self.samples = samples; self.startsSequence = startsSequence
+            self.importedTokens = importedTokens
         }
     }
 

@@ -237,4 +237,36 @@ final class DecodeSchedulerTests: XCTestCase {
         }
         for id in 1...6 { XCTAssertEqual(r.tokens[id]?.count, 4) }
     }
+
+    func testPrecomputedPromptIsImportedOutsideTheStepBudgetAndCountsItsBlocks() throws {
+        var s = scheduler(blocks: 16, blockSize: 4, stepTokens: 4)
+        let prompt: [Int32] = Array(1...10)
+        // A prefill worker computed the prompt and sampled the first token.
+        let first = Self.nextToken(prompt)
+        XCTAssertEqual(try s.add(id: 1, request: .init(prompt: prompt, resumed: [first], maxTokens: 5, precomputedTokens: 10), text: TableText()), [])
+        let step = s.schedule()
+        XCTAssertEqual(step.items, [.init(sequence: 1, tokens: [first], samples: true, startsSequence: true, importedTokens: 10)])
+        _ = s.update(step, sampled: [1: Self.nextToken(prompt + [first])])
+        XCTAssertEqual(s.sequences[1]?.computedTokens, 11)
+        XCTAssertEqual(s.blocksHeld(by: 1), 3)
+        let rest = runToEnd(&s)
+        // Same tokens as computing the prompt here.
+        var local = scheduler(blocks: 16, blockSize: 4, stepTokens: 4)
+        _ = try local.add(id: 1, request: .init(prompt: prompt, maxTokens: 5), text: TableText())
+        XCTAssertEqual([first, Self.nextToken(prompt + [first])] + (rest.tokens[1] ?? []), runToEnd(&local).tokens[1])
+
+        // Preempted before it ran, a sequence loses its import and computes its prompt instead.
+        var p = scheduler(blocks: 4, blockSize: 4, stepTokens: 64)
+        _ = try p.add(id: 2, request: .init(prompt: prompt, resumed: [first], maxTokens: 5, precomputedTokens: 10), text: TableText())
+        var step2 = p.schedule()
+        XCTAssertEqual(step2.items.first?.importedTokens, 10)
+        _ = p.update(step2, sampled: [2: 3])
+        _ = try p.add(id: 3, request: .init(prompt: Array(repeating: 1, count: 8), maxTokens: 2, priority: 9), text: TableText())
+        step2 = p.schedule()
+        XCTAssertEqual(step2.preempted, [2])
+        _ = p.update(step2, sampled: [3: 1])
+        let after = runToEnd(&p)
+        XCTAssertTrue(after.steps.contains { $0.items.contains { $0.sequence == 2 && $0.startsSequence && $0.importedTokens == 0 && $0.tokens.count == 12 } },
+                      "recomputed from its tokens: prompt, first token and the one generated before preemption")
+    }
 }
