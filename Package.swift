@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "tandem-echo", targets: ["TandemEchoMain"]),
         .executable(name: "tandem-diffusion", targets: ["TandemDiffusionMain"]),
         .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
+        .executable(name: "tandem-decode", targets: ["TandemDecodeMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,7 +67,7 @@ let package = Package(
         .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.
         .target(name: "TandemCLI", dependencies: [
-            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel",
+            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel", "TandemDecode",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemCLI"),
@@ -90,12 +91,22 @@ let package = Package(
         .executableTarget(name: "TandemEchoMain", dependencies: [
             "TandemEcho", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-echo"),
+        // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
+        .target(name: "TandemDecode", dependencies: [
+            "TandemService", "TandemModel", .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/TandemDecode"),
+        .executableTarget(name: "TandemDecodeMain", dependencies: [
+            "TandemDecode", "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-decode"),
 
         .target(name: "TestSupport", dependencies: [
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
                     resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
+        .testTarget(name: "TandemDecodeTests", dependencies: [
+            "TandemDecode", "TandemModel", "TandemClient", "TandemWire", "TestSupport",
+        ], path: "Tests/TandemDecodeTests"),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),

@@ -34,10 +34,23 @@ echo "(open tandem-demo.png)"
 
 if [ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then
   echo
-  echo "== a chat answer from SmolLM2-135M (in-process runtime; the prefill/decode services come next)"
-  "$tandem" generate --local --chat --max-tokens 48 "What is the capital of France?"
+  echo "== a chat answer from SmolLM2-135M through the stack (router → tandem-decode, streamed as decoded)"
+  "$tandem" generate --chat --max-tokens 64 "What is the capital of France? Answer in one sentence."
+  echo
+  echo "== four generations at once: tandem-decode batches them into one forward call per step"
+  for prompt in "Name a fruit." "Name a color." "Name a planet." "Name an ocean."; do
+    "$tandem" generate --chat --max-tokens 24 "$prompt" >"/tmp/tandem-demo-$$-${prompt// /_}.txt" 2>&1 &
+  done
+  wait
+  for f in /tmp/tandem-demo-$$-*.txt; do sed 's/^/  /' "$f"; rm -f "$f"; done
+  echo
+  echo "== the same chat answer in this process (tandem generate --local): the same tokens"
+  "$tandem" generate --local --chat --max-tokens 64 "What is the capital of France? Answer in one sentence."
+else
+  echo
+  echo "(no model: run \`$tandem models pull smollm2-135m\` to see generation through the stack)"
 fi
 
 echo
 echo "The stack is still up: try \`$tandem submit echo --params '{\"text\":\"hi\"}' --wait\`,"
-echo "\`$tandem queues --watch\`, \`$tandem scale echo=3\`; stop it with \`$tandem down\`."
+echo "\`$tandem generate --chat \"Tell me a joke\"\`, \`$tandem queues --watch\`, \`$tandem scale decode=2\`; stop it with \`$tandem down\`."

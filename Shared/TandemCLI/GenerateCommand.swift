@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import TandemClient
+import TandemDecode
 import TandemModel
 
-/// `tandem generate --local "PROMPT"`: runs the model in this process and streams the text.
+/// `tandem generate "PROMPT"`: a `generate` job through the router (streamed as it is decoded,
+/// then a one-line summary on stderr); with `--local`, the model runs in this process instead.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generate", abstract: "Generate text from a prompt.")
 
@@ -20,13 +23,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Flag(help: "Print JSON with the prompt's and the generated token ids.") var json = false
     @Option(help: "With --json: the top-K log-probabilities of every generated step.") var logprobs = 0
-    @Option(help: "Model name or GGUF path.") var model = ModelCatalog.defaultModel.name
+    @Option(help: "Higher runs first (through the router).") var priority: Int32 = 0
+    @Flag(name: .customLong("no-wait"), help: "Print the job id and return (through the router).") var noWait = false
+    @OptionGroup var routerOptions: RouterOptions
+    @Option(help: "Model name or GGUF path (with --local).") var model = ModelCatalog.defaultModel.name
     @Option(help: "Compute threads.") var threads = 2
 
     func run() throws {
-        guard local else {
-            throw ValidationError("generate without --local needs a running stack (`tandem up`); use --local to run the model in this process")
-        }
+        guard local else { return try runThroughRouter() }
         let path = try ModelLoading.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try BPETokenizer(file: file)
@@ -71,5 +75,62 @@ struct GenerateCommand: ParsableCommand {
         } else {
             print(result.tail)
         }
+    }
+
+    /// The job's params, as the decode service reads them (docs/generate.md).
+    var parameters: GenerateParameters {
+        GenerateParameters(prompt: prompt, chat: chat ? true : nil, system: system, maxTokens: maxTokens,
+                           temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
+                           seed: seed, stop: stop.isEmpty ? nil : stop)
+    }
+
+    func runThroughRouter() throws {
+        if logprobs > 0 { throw ValidationError("--logprobs needs --local") }
+        if system != nil && !chat { throw ValidationError("--system needs --chat") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let params = String(decoding: try encoder.encode(parameters), as: UTF8.self)
+        let client = try routerOptions.connect()
+        let submitted = ContinuousClock.now
+        let job = try client.submit(kind: "generate", params: params, priority: priority, stream: !noWait)
+        guard !noWait else {
+            print(json ? JSONOutput.compact(["job": job.uuidString]) : job.uuidString)
+            return
+        }
+        var firstToken: ContinuousClock.Instant?
+        var lastToken = submitted
+        var tokens = 0
+        let decoder = JSONDecoder()
+        let final = try client.follow(job) { partial in
+            let now = ContinuousClock.now
+            if firstToken == nil { firstToken = now }
+            lastToken = now
+            guard let data = partial.data, let piece = try? decoder.decode(GeneratePartial.self, from: Data(data.utf8)) else { return }
+            tokens += piece.ids.count
+            if !json { FileHandle.standardOutput.write(Data(piece.text.utf8)) }
+        }
+        // Text went out unbuffered (FileHandle); the newline must too, before the summary on stderr.
+        guard final.state == "succeeded", let text = final.result,
+              let result = try? decoder.decode(GenerateResult.self, from: Data(text.utf8)) else {
+            if !json { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            try FinalReport.print(final, json: json)
+            return
+        }
+        if json {
+            var object = jsonValue(text) as? [String: Any] ?? [:]
+            object["job"] = job.uuidString
+            FileHandle.standardOutput.write(Data((JSONOutput.compact(object) + "\n").utf8))
+        } else {
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        }
+        let ttft = firstToken.map { Self.milliseconds($0 - submitted) }
+        let rate = tokens > 1 && firstToken != nil ? Double(tokens - 1) / (Self.milliseconds(lastToken - firstToken!) / 1000) : 0
+        let summary = "\(result.completionTokens) tokens (\(result.finishReason)) · TTFT \(ttft.map { String(format: "%.0f ms", $0) } ?? "-")"
+            + " · \(String(format: "%.1f", rate)) tokens/s · worker \(result.worker) · job \(job.uuidString)\n"
+        FileHandle.standardError.write(Data(summary.utf8))
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) * 1e-15
     }
 }

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import TandemDecode
+import TandemModel
+import TandemService
+
+/// `tandem-decode`: a worker of the `decode` service (job kind `generate`).
+@main
+struct DecodeMain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tandem-decode",
+                                                    abstract: "Decode worker: continuous batching of generations over one model.")
+
+    @OptionGroup var options: WorkerOptions
+
+    @Option(help: "Model name or GGUF path (env TANDEM_MODEL).")
+    var model = ProcessInfo.processInfo.environment["TANDEM_MODEL"] ?? ModelCatalog.defaultModel.name
+
+    @Option(help: "Compute threads of the forward pass.")
+    var threads = 2
+
+    @Option(name: .customLong("kv-tokens"), help: "KV cache size in token positions, all sequences together.")
+    var kvTokens = 4096
+
+    @Option(name: .customLong("max-step-tokens"), help: "Tokens per forward call at most (prefill chunk size).")
+    var maxStepTokens = 256
+
+    @Option(name: .customLong("max-running"), help: "Sequences in the running batch at most.")
+    var maxRunning = 64
+
+    func run() async throws {
+        let provider = DecodeEngineProvider(settings: .init(
+            model: model, threads: threads,
+            engine: .init(kvTokens: kvTokens, blockSizeTokens: 16, maxStepTokens: maxStepTokens, maxRunning: maxRunning)))
+        let logger = options.logger(service: "decode")
+        // Load the model now rather than on the first job; a missing model is reported per job.
+        Task.detached {
+            do { _ = try provider.engine() } catch { logger.warning("model not loaded: \(error)") }
+        }
+        let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        try await options.runWorker(service: "decode", defaultCapacity: 64, handler: GenerateHandler(provider: provider, workerName: name))
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Synchronization
+import TandemModel
+
+/// One model, one paged KV cache and one step loop on its own thread, serving every sequence of
+/// a decode worker: each step runs `DecodeScheduler.schedule()`, one batched forward call over
+/// all the step's items, the sampler, and `update()`.
+///
+/// Jobs hand requests in with `submit` (any thread) and read their tokens from the returned
+/// stream; `cancel` takes effect before the next step. The loop sleeps when nothing runs.
+///
+/// ```swift
+/// let engine = DecodeEngine(model: model, tokenizer: tokenizer, configuration: .init(kvTokens: 8192))
+/// let (id, events) = engine.submit(DecodeRequest(prompt: ids, maxTokens: 64), sampling: .greedy)
+/// for await event in events { … }
+/// ```
+public final class DecodeEngine: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// KV cache size in token positions (all sequences together).
+        public var kvTokens: Int
+        public var blockSizeTokens: Int
+        /// Tokens per forward call at most: the prefill chunk size when prompts wait.
+        public var maxStepTokens: Int
+        public var maxRunning: Int
+
+        public init(kvTokens: Int = 8192, blockSizeTokens: Int = 16, maxStepTokens: Int = 256, maxRunning: Int = 64) {
+            self.kvTokens = kvTokens; self.blockSizeTokens = blockSizeTokens; self.maxStepTokens = maxStepTokens; self.maxRunning = maxRunning
+        }
+    }
+
+    /// The engine's state at one moment (reported with every finish, for tests and metrics).
+    public struct Snapshot: Sendable, Equatable {
+        public var running: Int
+        public var waiting: Int
+        public var freeBlocks: Int
+        public var totalBlocks: Int
+        public var steps: Int
+        public var preemptions: Int
+        /// Prompt tokens not computed because their blocks were cached.
+        public var prefixCachedTokens: Int
+        /// Prompt tokens whose keys and values were imported from a prefill worker.
+        public var importedTokens: Int
+    }
+
+    public let model: LlamaModel
+    public let tokenizer: BPETokenizer
+    public let configuration: Configuration
+    /// Prompt plus generated tokens of one sequence at most.
+    public let contextTokens: Int
+
+    private struct Arrival {
+        var id: Int
+        var request: DecodeRequest
+        var sampling: SamplingParameters
+        var importedKV: [UInt8]?
+        var continuation: AsyncStream<GenerationEvent>.Continuation
+    }
+
+    private struct Inbox {
+        var arrivals: [Arrival] = []
+        var cancels: [Int] = []
+        var nextID = 1
+        var stopping = false
+    }
+
+    private let inbox = NSCondition()
+    private var pending = Inbox()  // guarded by `inbox`
+    private let latest: Mutex<Snapshot>
+    private var thread: Thread?
+
+    // Owned by the step loop's thread.
+    private var scheduler: DecodeScheduler
+    private let cache: PagedKVCache
+    private var sinks: [Int: (continuation: AsyncStream<GenerationEvent>.Continuation, sampling: SamplingParameters)] = [:]
+    private var steps = 0
+    private var preemptions = 0
+    private var prefixCachedTokens = 0
+    private var importedTokens = 0
+    /// Precomputed keys and values waiting for their sequence's admission.
+    private var imports: [Int: [UInt8]] = [:]
+
+    public init(model: LlamaModel, tokenizer: BPETokenizer, configuration: Configuration = Configuration()) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.configuration = configuration
+        cache = PagedKVCache(config: model.config, capacityTokens: configuration.kvTokens, blockSizeTokens: configuration.blockSizeTokens)
+        var endOfGeneration = Set<Int32>()
+        for id in 0..<Int32(tokenizer.vocabularySize) where tokenizer.isEndOfGeneration(id) { endOfGeneration.insert(id) }
+        scheduler = DecodeScheduler(configuration: .init(
+            blockCount: cache.blockCount, blockSizeTokens: configuration.blockSizeTokens, contextTokens: model.config.contextLength,
+            maxStepTokens: configuration.maxStepTokens, maxRunning: configuration.maxRunning, endOfGeneration: endOfGeneration))
+        contextTokens = scheduler.configuration.contextTokens
+        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0, importedTokens: 0))
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "tandem-decode-steps"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the step loop (sequences still running get `failed`).
+    public func shutdown() {
+        inbox.lock()
+        pending.stopping = true
+        inbox.signal()
+        inbox.unlock()
+    }
+
+    /// Bytes of one KV block, the unit of `importedKV`.
+    public var kvBlockBytes: Int { cache.blockBytes }
+
+    /// The state after the last step.
+    public var snapshot: Snapshot { latest.withLock { $0 } }
+
+    /// Queues a generation; returns its sequence id (for `cancel`) and its events.
+    ///
+    /// With `importedKV` (bytes of `PagedKVCache.exportBlocks` for the first
+    /// `request.precomputedTokens` tokens, from a prefill worker), those tokens are imported on
+    /// admission instead of computed.
+    public func submit(_ request: DecodeRequest, sampling: SamplingParameters, importedKV: [UInt8]? = nil) -> (id: Int, events: AsyncStream<GenerationEvent>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self, bufferingPolicy: .unbounded)
+        inbox.lock()
+        let id = pending.nextID
+        pending.nextID += 1
+        pending.arrivals.append(Arrival(id: id, request: request, sampling: sampling, importedKV: importedKV, continuation: continuation))
+        inbox.signal()
+        inbox.unlock()
+        return (id, stream)
+    }
+
+    /// Stops a sequence before the next step and frees its blocks; its stream ends with `finished(.cancelled)`.
+    public func cancel(_ id: Int) {
+        inbox.lock()
+        pending.cancels.append(id)
+        inbox.signal()
+        inbox.unlock()
+    }
+
+    // MARK: the step loop
+
+    private func loop() {
+        while true {
+            inbox.lock()
+            while pending.arrivals.isEmpty && pending.cancels.isEmpty && !pending.stopping && !scheduler.hasWork { inbox.wait() }
+            let arrivals = pending.arrivals, cancels = pending.cancels, stopping = pending.stopping
+            pending.arrivals.removeAll()
+            pending.cancels.removeAll()
+            inbox.unlock()
+
+            for arrival in arrivals { admit(arrival) }
+            for id in cancels {
+                if let event = scheduler.cancel(id) { deliver(event) }
+            }
+            if stopping {
+                for id in Array(sinks.keys) {
+                    _ = scheduler.cancel(id)
+                    fail(id, "the decode worker is shutting down")
+                }
+                return
+            }
+            guard scheduler.hasWork else { publish(); continue }
+            step()
+        }
+    }
+
+    private func admit(_ arrival: Arrival) {
+        sinks[arrival.id] = (arrival.continuation, arrival.sampling)
+        if let kv = arrival.importedKV, arrival.request.precomputedTokens > 0 { imports[arrival.id] = kv }
+        do {
+            let text = StreamingDetokenizer(tokenizer: tokenizer)
+            for event in try scheduler.add(id: arrival.id, request: arrival.request, text: text) { deliver(event) }
+        } catch {
+            arrival.continuation.yield(.failed(message: "\(error)", invalidRequest: error is DecodeAdmissionError))
+            arrival.continuation.finish()
+            sinks[arrival.id] = nil
+            imports[arrival.id] = nil
+        }
+    }
+
+    private func step() {
+        let step = scheduler.schedule()
+        for id in step.preempted { cache.release(id) }
+        preemptions += step.preempted.count
+        var sampled: [Int: Int32] = [:]
+        do {
+            var requests: [ForwardRequest] = []
+            var requestOfItem: [Int: Int] = [:]
+            for (i, item) in step.items.enumerated() {
+                var tokens = item.tokens
+                if item.startsSequence && item.importedTokens > 0 {
+                    // Keys and values a prefill worker computed: copied in, not computed.
+                    guard let kv = imports.removeValue(forKey: item.sequence) else { throw KVCacheError.badImport("no imported blocks for sequence \(item.sequence)") }
+                    let tokens = Array(scheduler.sequences[item.sequence]!.tokens[0..<item.importedTokens])
+                    try cache.importBlocks(item.sequence, tokens: tokens, bytes: kv)
+                    importedTokens += item.importedTokens
+                } else if item.startsSequence {
+                    // Prefix caching: full blocks of this chunk that some sequence already computed
+                    // (a shared system prompt, or this one's own blocks before a preemption) are
+                    // adopted instead of recomputed. At least the chunk's last token is computed,
+                    // and the keys and values are the same bits, so the output does not change.
+                    let cached = try cache.createSequence(item.sequence, prompt: item.tokens)
+                    tokens.removeFirst(cached)
+                    if cached > 0 { sinks[item.sequence]?.continuation.yield(.prefixCached(tokens: cached)) }
+                    prefixCachedTokens += cached
+                }
+                requestOfItem[i] = requests.count
+                requests.append(ForwardRequest(sequence: item.sequence, tokens: tokens, logitIndices: item.samples ? [tokens.count - 1] : []))
+            }
+            let logits = try model.forward(requests, cache: cache)
+            for (i, item) in step.items.enumerated() where item.samples {
+                let history = scheduler.sequences[item.sequence]!.tokens
+                sampled[item.sequence] = Sampler.sample(logits: logits[requestOfItem[i]!][0], history: history,
+                                                        parameters: sinks[item.sequence]!.sampling, position: history.count)
+            }
+        } catch {
+            // A model or cache failure is a bug: fail the step's sequences, keep serving the others.
+            scheduler.abandon(step)
+            for item in step.items {
+                _ = scheduler.cancel(item.sequence)
+                fail(item.sequence, "decode step failed: \(error)")
+            }
+            steps += 1
+            publish()
+            return
+        }
+        steps += 1
+        for event in scheduler.update(step, sampled: sampled) { deliver(event) }
+        publish()
+    }
+
+    private func deliver(_ event: DecodeEvent) {
+        switch event {
+        case .token(let id, let index, let token, let text, let finish):
+            guard let sink = sinks[id] else { return }
+            sink.continuation.yield(.token(index: index, token: token, text: text))
+            if let finish { end(id, finish, text: "") }
+        case .finished(let id, let reason, let text):
+            end(id, reason, text: text)
+        }
+    }
+
+    private func end(_ id: Int, _ reason: FinishReason, text: String) {
+        cache.release(id)
+        imports[id] = nil
+        guard let sink = sinks.removeValue(forKey: id) else { return }
+        sink.continuation.yield(.finished(reason, text: text, engine: currentSnapshot()))
+        sink.continuation.finish()
+    }
+
+    private func fail(_ id: Int, _ message: String) {
+        cache.release(id)
+        imports[id] = nil
+        guard let sink = sinks.removeValue(forKey: id) else { return }
+        sink.continuation.yield(.failed(message: message, invalidRequest: false))
+        sink.continuation.finish()
+    }
+
+    private func currentSnapshot() -> Snapshot {
+        Snapshot(running: scheduler.running.count, waiting: scheduler.waiting.count, freeBlocks: cache.freeBlockCount,
+                 totalBlocks: cache.blockCount, steps: steps, preemptions: preemptions,
+                 prefixCachedTokens: prefixCachedTokens, importedTokens: importedTokens)
+    }
+
+    private func publish() {
+        let s = currentSnapshot()
+        latest.withLock { $0 = s }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Synchronization
+import TandemModel
+import TandemService
+
+/// Loads the model and starts the engine on first use, so a decode worker starts (and registers)
+/// even before the model is pulled, and fails jobs with the command that fetches it meanwhile.
+public final class DecodeEngineProvider: Sendable {
+    public struct Settings: Sendable {
+        /// A catalog name (`smollm2-135m`, looked up in `models/` or `TANDEM_MODELS_DIR`) or a GGUF path.
+        public var model: String
+        public var threads: Int
+        public var engine: DecodeEngine.Configuration
+        public init(model: String = ModelCatalog.defaultModel.name, threads: Int = 2, engine: DecodeEngine.Configuration = .init()) {
+            self.model = model; self.threads = threads; self.engine = engine
+        }
+    }
+
+    public let settings: Settings
+    private let loaded = Mutex<DecodeEngine?>(nil)
+
+    public init(settings: Settings) { self.settings = settings }
+
+    /// The engine, loading the model if this is the first call; a missing model is a
+    /// non-retryable failure (another worker would not have it either) whose message names the
+    /// command that fetches it. The code is `worker_failed`: the protocol's error codes are a
+    /// closed set and the router turns any other code into that one.
+    public func engine() throws -> DecodeEngine {
+        try loaded.withLock { engine in
+            if let engine { return engine }
+            let path = try Self.modelPath(settings.model)
+            do {
+                let file = try GGUFFile(path: path)
+                let tokenizer = try BPETokenizer(file: file)
+                let model = try LlamaModel(file: file, threads: settings.threads)
+                let made = DecodeEngine(model: model, tokenizer: tokenizer, configuration: settings.engine)
+                engine = made
+                return made
+            } catch {
+                throw JobFailure(code: "worker_failed", message: "model unusable: cannot load the model at \(path): \(error)", retryable: false)
+            }
+        }
+    }
+
+    static func modelPath(_ model: String) throws -> String {
+        let pull = "tandem models pull \(ModelCatalog.defaultModel.name)"
+        do {
+            return try ModelStore().resolve(model)
+        } catch let error as ModelStoreError {
+            if case .unknownModel = error, model.contains("/") || model.hasSuffix(".gguf") {
+                throw JobFailure(code: "worker_failed", message: "model missing: the file \(model) does not exist: run `\(pull)`", retryable: false)
+            }
+            throw JobFailure(code: "worker_failed", message: "model missing: \(error) (the decode worker looks in \(ModelStore().directory)/; run `\(pull)`)", retryable: false)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// One iteration's batch, as `DecodeScheduler.schedule()` decided it: the executor releases the
+/// preempted sequences' cache, runs one forward call over `items`, samples where asked and hands
+/// the tokens to `update`.
+public struct DecodeStep: Sendable, Equatable {
+    public struct Item: Sendable, Equatable {
+        public var sequence: Int
+        /// The tokens to append (a prefill chunk, a recompute chunk, or the one last sampled token).
+        public var tokens: [Int32]
+        /// Whether this chunk reaches the end of the sequence, so its last logits yield a token.
+        public var samples: Bool
+        /// True when the sequence has nothing in the cache yet: the executor creates it first.
+        public var startsSequence: Bool
+        /// With `startsSequence`: this many leading tokens are imported (precomputed keys and
+        /// values), and `tokens` follow them.
+        public var importedTokens: Int
+
+        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0) {
+            self.sequence = sequence; self.tokens = tokens; self.samples = samples; self.startsSequence = startsSequence
+            self.importedTokens = importedTokens
+        }
+    }
+
+    public var items: [Item] = []
+    /// Sequences whose blocks were taken back this step (release their cache first); they wait
+    /// to be recomputed.
+    public var preempted: [Int] = []
+
+    public var isEmpty: Bool { items.isEmpty }
+    public var tokenCount: Int { items.reduce(0) { $0 + $1.tokens.count } }
+}
+
+/// What `update` reports back per sequence.
+public enum DecodeEvent: Sendable, Equatable {
+    /// A generated token (`index` counts generated tokens from 0, resumed ones included) and the
+    /// text it completes. With `finish`, the sequence ended on this token and `text` includes the
+    /// held-back tail.
+    case token(sequence: Int, index: Int, token: Int32, text: String, finish: FinishReason?)
+    /// Ended without a new token (cancelled, or a resumed sequence that had already finished).
+    case finished(sequence: Int, reason: FinishReason, text: String)
+}

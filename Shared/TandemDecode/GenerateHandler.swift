@@ -1,0 +1,98 @@
+import Foundation
+import TandemModel
+import TandemService
+
+/// The `decode` service's job handler: a `generate` job becomes a sequence of the worker's one
+/// `DecodeEngine`; its tokens stream back as partials (`seq` = token index) and the job ends
+/// with a `GenerateResult`.
+public struct GenerateHandler: JobHandler {
+    public let provider: DecodeEngineProvider
+    /// Reported in results (the CLI's summary line names it).
+    public let workerName: String
+
+    public init(provider: DecodeEngineProvider, workerName: String) {
+        self.provider = provider
+        self.workerName = workerName
+    }
+
+    public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
+        let arrived = ContinuousClock.now
+        let params = try job.decodeParams(GenerateParameters.self)
+        do {
+            try params.validate()
+        } catch {
+            throw JobFailure(code: "invalid_params", message: error.description, retryable: false)
+        }
+        let engine = try provider.engine()
+        let prompt: [Int32]
+        do {
+            prompt = try params.promptTokens(tokenizer: engine.tokenizer)
+        } catch {
+            throw JobFailure(code: "invalid_params", message: error.description, retryable: false)
+        }
+        let resumed = params.resumeTokens ?? []
+        guard prompt.count + resumed.count <= engine.contextTokens else {
+            throw JobFailure(code: "invalid_params", message: "\(DecodeAdmissionError.promptTooLong(tokens: prompt.count + resumed.count, contextTokens: engine.contextTokens))", retryable: false)
+        }
+        let request = DecodeRequest(prompt: prompt, resumed: resumed, maxTokens: params.maxTokens ?? GenerateParameters.defaultMaxTokens,
+                                    priority: job.priority, stops: params.stop ?? [])
+        let (id, events) = engine.submit(request, sampling: params.sampling)
+
+        var ids = resumed
+        var text = Self.replayedText(resumed, tokenizer: engine.tokenizer, stops: params.stop ?? [])
+        var firstToken: ContinuousClock.Instant?
+        var outcome: (FinishReason, DecodeEngine.Snapshot)?
+        var cachedPromptTokens: Int?
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        try await withTaskCancellationHandler {
+            for await event in events {
+                switch event {
+                case .token(let index, let token, let piece):
+                    if firstToken == nil { firstToken = .now }
+                    ids.append(token)
+                    text += piece
+                    let data = try encoder.encode(GeneratePartial(text: piece, ids: [token]))
+                    context.emit(seq: Int64(index), data: String(decoding: data, as: UTF8.self))
+                case .prefixCached(let tokens):
+                    if cachedPromptTokens == nil { cachedPromptTokens = tokens }
+                case .finished(let reason, let piece, let snapshot):
+                    text += piece
+                    outcome = (reason, snapshot)
+                case .failed(let message, let invalid):
+                    throw JobFailure(code: invalid ? "invalid_params" : "worker_failed", message: message, retryable: !invalid)
+                }
+            }
+        } onCancel: {
+            engine.cancel(id)
+        }
+        guard let (reason, snapshot) = outcome, reason != .cancelled else { throw CancellationError() }
+
+        let end = ContinuousClock.now
+        let first = firstToken ?? end
+        let decoded = ids.count - resumed.count
+        let decodeSeconds = Self.seconds(end - first)
+        let result = GenerateResult(
+            text: text, ids: ids, promptTokens: prompt.count, cachedPromptTokens: cachedPromptTokens ?? 0,
+            completionTokens: ids.count, resumedTokens: resumed.count,
+            finishReason: reason.rawValue, worker: workerName,
+            timings: .init(ttftMilliseconds: Self.seconds(first - arrived) * 1000, totalMilliseconds: Self.seconds(end - arrived) * 1000,
+                           decodeTokensPerSecond: decoded > 1 && decodeSeconds > 0 ? Double(decoded - 1) / decodeSeconds : 0),
+            kv: .init(freeBlocks: snapshot.freeBlocks, totalBlocks: snapshot.totalBlocks, running: snapshot.running, waiting: snapshot.waiting))
+        return JobOutcome(result: String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+
+    /// The text the resumed tokens had produced (what the client already received).
+    static func replayedText(_ tokens: [Int32], tokenizer: BPETokenizer, stops: [String]) -> String {
+        guard !tokens.isEmpty else { return "" }
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        var matcher = StopStringMatcher(stops: stops)
+        var text = ""
+        for token in tokens where !tokenizer.isEndOfGeneration(token) { text += matcher.feed(detokenizer.append(token)).emit }
+        return text
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

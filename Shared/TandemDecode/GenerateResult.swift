@@ -1,0 +1,53 @@
+/// The `result` of a finished `generate` job, and the `data` of each of its partials.
+public struct GenerateResult: Codable, Sendable, Equatable {
+    public struct Timings: Codable, Sendable, Equatable {
+        /// From the job's arrival at the worker to its first generated token.
+        public var ttftMilliseconds: Double
+        public var totalMilliseconds: Double
+        /// Generated tokens after the first, per second of decoding.
+        public var decodeTokensPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ttftMilliseconds = "ttft_ms", totalMilliseconds = "total_ms", decodeTokensPerSecond = "decode_tokens_per_second"
+        }
+    }
+
+    public struct KVState: Codable, Sendable, Equatable {
+        /// Free KV blocks of the worker right after this sequence released its own.
+        public var freeBlocks: Int
+        public var totalBlocks: Int
+        public var running: Int
+        public var waiting: Int
+        enum CodingKeys: String, CodingKey { case freeBlocks = "free_blocks", totalBlocks = "total_blocks", running, waiting }
+    }
+
+    /// The whole generated text (resumed tokens' text included; stop strings excluded).
+    public var text: String
+    /// Every generated token id, resumed ones included.
+    public var ids: [Int32]
+    public var promptTokens: Int
+    /// Prompt tokens whose keys and values were already in the worker's cache (prefix caching).
+    public var cachedPromptTokens: Int
+    public var completionTokens: Int
+    public var resumedTokens: Int
+    /// `length`, `stop` or `eos`.
+    public var finishReason: String
+    public var worker: String
+    public var timings: Timings
+    public var kv: KVState
+
+    enum CodingKeys: String, CodingKey {
+        case text, ids, worker, timings, kv
+        case promptTokens = "prompt_tokens", cachedPromptTokens = "cached_prompt_tokens", completionTokens = "completion_tokens", resumedTokens = "resumed_tokens"
+        case finishReason = "finish_reason"
+    }
+}
+
+/// The `data` of one partial: the text a step completed and the token it generated. The
+/// partial's `seq` is the token's index among the generated tokens, so a job's ledger is its
+/// token list and a resumed attempt continues the numbering.
+public struct GeneratePartial: Codable, Sendable, Equatable {
+    public var text: String
+    public var ids: [Int32]
+    public init(text: String, ids: [Int32]) { self.text = text; self.ids = ids }
+}

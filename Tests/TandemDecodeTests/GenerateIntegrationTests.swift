@@ -1,0 +1,241 @@
+import Foundation
+import TandemClient
+import TandemDecode
+import TandemModel
+import TandemWire
+import TestSupport
+import XCTest
+
+/// `generate` end to end: real PostgreSQL, a real router and a real `tandem-decode` on
+/// 127.0.0.1, the real SmolLM2 model, compared token for token with the in-process
+/// `LocalGenerator` (what `tandem generate --local` runs).
+final class GenerateIntegrationTests: XCTestCase {
+    private var database: TestDatabase!
+    private var children: [ChildProcess] = []
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let modelPath = packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+    /// The model, loaded once for every test's reference runs.
+    nonisolated(unsafe) static var reference: (model: LlamaModel, tokenizer: BPETokenizer)?
+
+    override func setUpWithError() throws {
+        guard FileManager.default.fileExists(atPath: Self.modelPath) else {
+            if ProcessInfo.processInfo.environment["TANDEM_ALLOW_NO_MODEL"] == "1" { throw XCTSkip("no model (TANDEM_ALLOW_NO_MODEL=1)") }
+            XCTFail("the model is missing at \(Self.modelPath): run `make test` (it pulls it) or `tandem models pull smollm2-135m`")
+            throw XCTSkip("no model")
+        }
+        database = try TestDatabase()
+        if Self.reference == nil {
+            let file = try GGUFFile(path: Self.modelPath)
+            Self.reference = (try LlamaModel(file: file, threads: 1), try BPETokenizer(file: file))
+        }
+    }
+
+    override func tearDownWithError() throws {
+        for child in children.reversed() { child.terminate(grace: 5) }
+        if testRun?.hasSucceeded == false {
+            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
+        }
+        children.removeAll()
+        database?.drop()
+    }
+
+    // MARK: helpers
+
+    private func startStack(decodeArguments: [String] = []) throws -> LocalRouter {
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
+        children.append(router.process)
+        let decode = try router.startWorker("tandem-decode", capacity: 64, name: "decode-1",
+                                            extraArguments: ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"] + decodeArguments)
+        children.append(decode)
+        let client = try client(router)
+        eventually(timeout: 20, "decode worker registers") {
+            let answer = try client.query(.workers) as? [String: Any]
+            return (answer?["workers"] as? [[String: Any]] ?? []).contains { $0["service"] as? String == "decode" }
+        }
+        return router
+    }
+
+    private func client(_ router: LocalRouter) throws -> RouterClient {
+        try RouterClient(configuration: .init(routerEndpoint: router.clientEndpoint, replyTimeoutMilliseconds: 10_000))
+    }
+
+    struct Streamed {
+        var final: ClientReply.Final
+        var partials: [GeneratePartial]
+        var seqs: [Int64]
+        var result: GenerateResult? {
+            final.result.flatMap { try? JSONDecoder().decode(GenerateResult.self, from: Data($0.utf8)) }
+        }
+    }
+
+    private func generate(_ router: LocalRouter, _ params: GenerateParameters, onPartial: (Int) -> Void = { _ in }) throws -> Streamed {
+        let client = try client(router)
+        let job = try client.submit(kind: "generate", params: String(decoding: try JSONEncoder().encode(params), as: UTF8.self))
+        var partials: [GeneratePartial] = []
+        var seqs: [Int64] = []
+        let final = try client.follow(job, timeoutMilliseconds: 120_000) { partial in
+            seqs.append(partial.seq)
+            partials.append(try! JSONDecoder().decode(GeneratePartial.self, from: Data(partial.data!.utf8)))
+            onPartial(partials.count)
+        }
+        return Streamed(final: final, partials: partials, seqs: seqs)
+    }
+
+    /// What the in-process reference loop generates for `params`.
+    private func local(_ params: GenerateParameters) throws -> (ids: [Int32], text: String) {
+        let (model, tokenizer) = Self.reference!
+        let prompt = try params.promptTokens(tokenizer: tokenizer)
+        var text = ""
+        let result = try LocalGenerator(model: model, tokenizer: tokenizer).generate(
+            prompt: prompt, maxTokens: params.maxTokens ?? 128, sampling: params.sampling, stops: params.stop ?? []) { text += $0.text }
+        return (result.tokens, text + result.tail)
+    }
+
+    private func assertMatchesLocal(_ streamed: Streamed, _ params: GenerateParameters, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(streamed.final.state, "succeeded", "\(streamed.final)", file: file, line: line)
+        let result = try XCTUnwrap(streamed.result, file: file, line: line)
+        let expected = try local(params)
+        XCTAssertEqual(result.ids, expected.ids, "token ids of \(params)", file: file, line: line)
+        XCTAssertEqual(result.text, expected.text, file: file, line: line)
+        XCTAssertEqual(streamed.partials.map(\.text).joined(), expected.text, "the streamed text is the text", file: file, line: line)
+        XCTAssertEqual(streamed.partials.flatMap(\.ids), expected.ids, file: file, line: line)
+        XCTAssertEqual(streamed.seqs, streamed.seqs.indices.map(Int64.init), "one partial per token, seq = index", file: file, line: line)
+    }
+
+    // MARK: tests
+
+    func testGreedyOutputThroughTheStackIsIdenticalToLocal() throws {
+        let router = try startStack()
+        let cases: [GenerateParameters] = [
+            .init(prompt: "The capital of France is", maxTokens: 16),
+            .init(prompt: "What is 2 + 2? Answer in one word.", chat: true, maxTokens: 12),
+            .init(prompt: "Write a haiku about the sea.", chat: true, system: "You are a poet.", maxTokens: 20),
+            .init(prompt: "def fibonacci(n):", maxTokens: 24, stop: ["\n\n"]),
+        ]
+        for params in cases { try assertMatchesLocal(try generate(router, params), params) }
+
+        // Prefix caching: a long shared system prompt is computed once; the second request adopts
+        // its blocks and still generates exactly what LocalGenerator does.
+        let system = "You are a careful assistant. Answer briefly, in plain words, and never invent facts. "
+            + "If you do not know, say so. Prefer short sentences. Do not use lists unless asked."
+        let first = GenerateParameters(prompt: "What is the boiling point of water?", chat: true, system: system, maxTokens: 8)
+        let second = GenerateParameters(prompt: "Name a large mammal.", chat: true, system: system, maxTokens: 8)
+        try assertMatchesLocal(try generate(router, first), first)
+        let cached = try generate(router, second)
+        try assertMatchesLocal(cached, second)
+        XCTAssertGreaterThanOrEqual(cached.result?.cachedPromptTokens ?? 0, 32, "the system prompt's full blocks were reused")
+
+        // The CLI both ways: `tandem generate --json` through the router equals `--local --json`.
+        let args = ["generate", "Name three colors.", "--chat", "--max-tokens", "14", "--json"]
+        let viaStack = try ChildProcess(BuiltExecutables.url("tandem"), args + ["--router", router.clientEndpoint], name: "cli-stack")
+        let viaLocal = try ChildProcess(BuiltExecutables.url("tandem"), args + ["--local", "--model", Self.modelPath, "--threads", "1"], name: "cli-local")
+        children += [viaStack, viaLocal]
+        XCTAssertEqual(viaStack.waitForExit(timeout: 60), 0, viaStack.log)
+        XCTAssertEqual(viaLocal.waitForExit(timeout: 60), 0, viaLocal.log)
+        func json(_ log: String) -> [String: Any] {
+            log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.last ?? [:]
+        }
+        let stack = json(viaStack.log), local = json(viaLocal.log)
+        XCTAssertEqual(stack["ids"] as? [Int], local["ids"] as? [Int], "\(viaStack.log)\n\(viaLocal.log)")
+        XCTAssertEqual(stack["text"] as? String, local["text"] as? String)
+        XCTAssertNotNil(stack["ids"])
+    }
+
+    func testConcurrentGenerationsOfDifferentLengthsEachEqualTheirSoloRun() throws {
+        let router = try startStack()
+        let prompts = ["Once upon a time", "The quick brown fox", "List the planets:", "In 1492,", "Rain is", "My favourite food is"]
+        let cases: [GenerateParameters] = prompts.enumerated().map { i, prompt in
+            // One sampled case too: the position-keyed draw makes it independent of the batch.
+            i == 5 ? .init(prompt: prompt, maxTokens: 20, temperature: 0.8, topK: 40, topP: 0.95, seed: 7)
+                : .init(prompt: prompt, maxTokens: 4 + 5 * i)
+        }
+        let results = UnsafeMutableBufferPointer<Result<Streamed, Error>?>.allocate(capacity: cases.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        nonisolated(unsafe) let test = self
+        nonisolated(unsafe) let stack = router
+        let group = DispatchGroup()
+        for i in cases.indices {
+            group.enter()
+            Thread {
+                shared[i] = Result { try test.generate(stack, cases[i]) }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        var batchedTogether = false
+        for (i, params) in cases.enumerated() {
+            let streamed = try XCTUnwrap(results[i]).get()
+            try assertMatchesLocal(streamed, params)
+            if (streamed.result?.kv.running ?? 0) > 0 { batchedTogether = true }
+        }
+        XCTAssertTrue(batchedTogether, "some sequence finished while others were running")
+    }
+
+    func testResumeFromLedgerTokensContinuesIdentically() throws {
+        let router = try startStack()
+        // Greedy and seeded sampling: both continue exactly after the tokens an earlier attempt made.
+        let cases: [GenerateParameters] = [
+            .init(prompt: "Tell me about the moon.", chat: true, maxTokens: 16),
+            .init(prompt: "Tell me about the moon.", chat: true, maxTokens: 16, temperature: 0.9, topP: 0.9, seed: 42),
+        ]
+        for var params in cases {
+            let whole = try local(params)
+            params.resumeTokens = Array(whole.ids.prefix(6))
+            let resumed = try generate(router, params)
+            XCTAssertEqual(resumed.final.state, "succeeded", "\(resumed.final)")
+            let result = try XCTUnwrap(resumed.result)
+            XCTAssertEqual(result.ids, whole.ids, "the resumed generation ends as the undisturbed one")
+            XCTAssertEqual(result.text, whole.text)
+            XCTAssertEqual(result.resumedTokens, 6)
+            XCTAssertEqual(resumed.seqs.first, 6, "partials continue the numbering after the resumed tokens")
+            XCTAssertEqual(resumed.partials.flatMap(\.ids), Array(whole.ids.dropFirst(6)))
+        }
+    }
+
+    func testCancellationMidStreamFreesTheSequenceBlocks() throws {
+        let router = try startStack()
+        let client = try client(router)
+        let params = GenerateParameters(prompt: "Count from one to one thousand: one, two,", maxTokens: 1000)
+        let job = try client.submit(kind: "generate", params: String(decoding: try JSONEncoder().encode(params), as: UTF8.self))
+        var seen = 0
+        var cancelSent = false
+        let final = try client.follow(job, timeoutMilliseconds: 60_000) { _ in
+            seen += 1
+            if seen == 3 && !cancelSent {
+                cancelSent = true
+                let canceller = try! RouterClient(configuration: .init(routerEndpoint: router.clientEndpoint, replyTimeoutMilliseconds: 10_000))
+                _ = try! canceller.cancel(job, timeoutMilliseconds: 20_000)
+            }
+        }
+        XCTAssertEqual(final.state, "cancelled")
+        XCTAssertLessThan(seen, 1000)
+        // The next generation finds every block free once it has released its own.
+        let after = try generate(router, .init(prompt: "Hello", maxTokens: 2))
+        let kv = try XCTUnwrap(after.result?.kv)
+        XCTAssertEqual(kv.freeBlocks, kv.totalBlocks, "the cancelled sequence's blocks were freed")
+        XCTAssertEqual(kv.running + kv.waiting, 0)
+    }
+
+    func testTooLongPromptAndMissingModelFailWithClearErrors() throws {
+        let router = try startStack()
+        let long = try generate(router, .init(prompt: String(repeating: "word ", count: 2100), maxTokens: 4))
+        XCTAssertEqual(long.final.state, "failed")
+        XCTAssertEqual(long.final.code, "invalid_params")
+        XCTAssertTrue(long.final.error?.contains("context") == true, "\(long.final)")
+
+        let broken = try router.startWorker("tandem-decode", capacity: 4, name: "decode-nomodel",
+                                            extraArguments: ["--model", "/nonexistent/SmolLM2.gguf"])
+        children.append(broken)
+        // Stop the good worker so the job lands on the one without a model.
+        children[1].terminate(grace: 5)
+        let missing = try generate(router, .init(prompt: "Hi", maxTokens: 2))
+        XCTAssertEqual(missing.final.state, "failed")
+        XCTAssertEqual(missing.final.code, "worker_failed")
+        XCTAssertTrue(missing.final.error?.hasPrefix("model missing") == true, "\(missing.final)")
+        XCTAssertTrue(missing.final.error?.contains("tandem models pull smollm2-135m") == true, "\(missing.final)")
+    }
+}
