@@ -122,24 +122,42 @@ public final class RouterClient {
         throw ClientError.noAnswer(endpoint: configuration.routerEndpoint, waitedMilliseconds: configuration.replyTimeoutMilliseconds)
     }
 
+    /// How long `follow` waits in silence before it asks for the job's stream again.
+    public static let rewatchMilliseconds = 2000
+
     /// Streams a job to its end: partials in order without duplicates, then the FINAL.
-    /// `timeoutMilliseconds` bounds the silence between two messages of the job.
+    /// `timeoutMilliseconds` (-1: none) bounds the silence between two messages of the job.
+    ///
+    /// After `rewatchMilliseconds` of silence it sends WATCH again: a router that restarted has
+    /// forgotten who listens, and WATCH is idempotent (or answers with the stored FINAL). So a
+    /// client's stream survives a router restart; `seq` keeps it free of duplicates.
     public func follow(_ job: UUID, timeoutMilliseconds: Int = -1, onPartial: (ClientReply.Partial) -> Void = { _ in }) throws -> ClientReply.Final {
         var nextSeq: Int64 = 0
         var skipped: [ClientReply] = []
+        var watches: Set<UInt64> = []
+        var lastHeard = ContinuousClock.now
         defer { backlog.append(contentsOf: skipped) }
         while true {
-            guard let reply = try receive(timeoutMilliseconds: timeoutMilliseconds) else {
-                throw ClientError.noAnswer(endpoint: configuration.routerEndpoint, waitedMilliseconds: timeoutMilliseconds)
+            guard let reply = try receive(timeoutMilliseconds: Self.rewatchMilliseconds) else {
+                if timeoutMilliseconds >= 0, ContinuousClock.now - lastHeard >= .milliseconds(timeoutMilliseconds) {
+                    throw ClientError.noAnswer(endpoint: configuration.routerEndpoint, waitedMilliseconds: timeoutMilliseconds)
+                }
+                let requestId = makeRequestId()
+                watches.insert(requestId)
+                try send(.watch(requestId: requestId, job: job))
+                continue
             }
             switch reply {
             case .partial(let partial) where partial.job == job:
+                lastHeard = .now
                 if partial.seq >= nextSeq {
                     nextSeq = partial.seq + 1
                     onPartial(partial)
                 }
             case .final(let final) where final.job == job:
                 return final
+            case .reply(let requestId, _) where watches.contains(requestId):
+                lastHeard = .now
             case .error(_, let id, let code, let message) where id == job:
                 throw ClientError.refused(code: code, message: message)
             default:

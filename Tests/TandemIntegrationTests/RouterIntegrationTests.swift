@@ -108,7 +108,21 @@ final class RouterIntegrationTests: ServiceTestCase {
         let ids = try (0..<50).map { index in
             try client.submit(kind: "echo", params: #"{"text":"\#(index)","delay_ms":200}"#, stream: false)
         }
+        // One client streams a job across the restart, on its own thread: its stream must survive.
+        let stream = StreamRecorder()
+        let streamer = Thread { [endpoint = first.clientEndpoint] in
+            do {
+                let client = try RouterClient(configuration: .init(routerEndpoint: endpoint))
+                let job = try client.submit(kind: "echo", params: #"{"text":"across","chunks":4,"delay_ms":1500}"#)
+                let final = try client.follow(job, timeoutMilliseconds: 60_000) { stream.record($0.seq) }
+                stream.finish(final.state)
+            } catch {
+                stream.finish("error: \(error)")
+            }
+        }
+        streamer.start()
         eventually(timeout: 10, "jobs are running") { try running(client) > 0 }
+        eventually(timeout: 10, "the streamed job's first partial arrived") { stream.seqs == [0] }
         first.process.kill9()
         let store = try store()
         let states = try store.countsByState()
@@ -120,6 +134,9 @@ final class RouterIntegrationTests: ServiceTestCase {
             try ids.allSatisfy { try store.job(id: $0)?.state.isFinal == true }
         }
         for id in ids { XCTAssertEqual(try store.job(id: id)?.state, .succeeded) }
+        eventually(timeout: 60, "the streaming client got its FINAL") { stream.result != nil }
+        XCTAssertEqual(stream.result, "succeeded")
+        XCTAssertEqual(stream.seqs, [0, 1, 2, 3], "the stream went on across the restart without gaps or duplicates")
         eventually(timeout: 10, "the worker registered with the new router") { try workerNames(newClient) == ["survivor"] }
     }
 
@@ -190,4 +207,16 @@ final class RouterIntegrationTests: ServiceTestCase {
             XCTAssertEqual(try store.events(jobId: id).map(\.kind), ["submitted", "dispatched", "requeued"])
         }
     }
+}
+
+/// What a streaming client saw, written from its thread and read by the test.
+private final class StreamRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [Int64] = []
+    private var final: String?
+
+    func record(_ seq: Int64) { lock.withLock { recorded.append(seq) } }
+    func finish(_ state: String) { lock.withLock { final = state } }
+    var seqs: [Int64] { lock.withLock { recorded } }
+    var result: String? { lock.withLock { final } }
 }
