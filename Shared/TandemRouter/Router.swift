@@ -15,6 +15,7 @@ import TandemWire
 public final class Router: @unchecked Sendable {
     enum Event: Sendable {
         case committed([UInt64])
+        case rejected([JobWriteRejection])
         case answer(client: [UInt8], reply: ClientReply)
         case stop
     }
@@ -59,9 +60,9 @@ public final class Router: @unchecked Sendable {
         reader = try JobStore(configuration: store, logger: logger)
         _ = try reader.migrate()
         let mailbox = self.mailbox
-        writer = try JobStoreWriter(configuration: store, logger: logger) { tokens in
-            mailbox.post(.committed(tokens))
-        }
+        writer = try JobStoreWriter(
+            configuration: store, logger: logger, onCommitted: { mailbox.post(.committed($0)) },
+            onRejected: { mailbox.post(.rejected($0)) })
 
         clients = try ZMQSocket(context: context, kind: .router)
         workers = try ZMQSocket(context: context, kind: .router)
@@ -75,6 +76,7 @@ public final class Router: @unchecked Sendable {
         let recovered = try reader.recoverAfterRestart(reason: "router restarted while the job was running")
         for row in recovered {
             jobs[row.id] = LiveJob(row: row, subscribers: [], durable: true)
+            waiting[row.service, default: 0] += 1
             enqueue(row)
         }
         logger.info("router ready", metadata: [
@@ -144,6 +146,8 @@ public final class Router: @unchecked Sendable {
                 for token in tokens {
                     if let action = afterCommit.removeValue(forKey: token) { perform(action) }
                 }
+            case .rejected(let rejections):
+                for rejection in rejections { handleRejection(rejection) }
             case .answer(let client, let reply):
                 send(client: client, reply)
             case .stop:
@@ -170,6 +174,25 @@ public final class Router: @unchecked Sendable {
             for request in job.cancelRequests {
                 send(client: request.identity, .reply(requestId: request.requestId, body: JSONText.object(["job": id.uuidString, "state": row.state.rawValue])))
             }
+        }
+    }
+
+    /// PostgreSQL refused a write for good (bad data, not an outage). A refused submission is
+    /// answered with ERROR and forgotten; a refused final state fails the job without its result.
+    private func handleRejection(_ rejection: JobWriteRejection) {
+        logger.error("the job store refused a write: \(rejection.reason)")
+        guard let token = rejection.token, let action = afterCommit.removeValue(forKey: token) else { return }
+        switch action {
+        case .accept(let client, let requestId, let id):
+            guard let job = jobs.removeValue(forKey: id) else { return }
+            if job.row.state == .queued { waiting[job.row.service, default: 1] -= 1 }
+            send(client: client, .error(requestId: requestId, job: nil, code: ErrorCode.invalidParams.rawValue,
+                                        message: "the job store refused the job: \(rejection.reason)"))
+        case .finish(let id):
+            guard var job = jobs[id] else { return }
+            job.finishing = false
+            jobs[id] = job
+            finish(id, state: .failed, code: .internal, error: "the job store refused the job's final state: \(rejection.reason)", at: Date())
         }
     }
 
@@ -203,7 +226,12 @@ public final class Router: @unchecked Sendable {
         do {
             try workers.send(to: identity, message.frames, wait: false)
         } catch let error as ZMQError where error.isHostUnreachable {
-            if workerTable[identity] != nil { removeWorker(identity, reason: "unreachable") }
+            // Its connection is gone, but what it sent last (RELEASEs before its DISCONNECT, say) may
+            // still wait in our queue: stop giving it work and let it expire shortly, after those are read.
+            if let worker = workerTable[identity] {
+                workerTable[identity]!.draining = true
+                workerTable[identity]!.lastHeard = min(worker.lastHeard, .now - worker.heartbeatInterval * worker.ready.liveness + .milliseconds(250))
+            }
         } catch {
             logger.warning("message to worker dropped: \(error)")
         }

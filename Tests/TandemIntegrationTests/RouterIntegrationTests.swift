@@ -155,6 +155,10 @@ final class RouterIntegrationTests: ServiceTestCase {
         XCTAssertThrowsError(try client.submit(kind: "echo", params: "[1]")) { error in
             XCTAssertEqual((error as? ClientError)?.code, "invalid_params")
         }
+        // Valid JSON that PostgreSQL's jsonb refuses (a NUL character): refused, not left hanging.
+        XCTAssertThrowsError(try client.submit(kind: "render", params: #"{"text":"\u0000"}"#)) { error in
+            XCTAssertEqual((error as? ClientError)?.code, "invalid_params", "\(error)")
+        }
     }
 
     func testCancelStopsARunningJobOnItsWorkerAndAQueuedOne() throws {
@@ -187,7 +191,8 @@ final class RouterIntegrationTests: ServiceTestCase {
 
     func testSIGTERMHandsRunningJobsBackWithoutChargingAnAttempt() throws {
         let router = try startRouter()
-        let leaving = try startWorker(router, capacity: 4, name: "leaving")
+        // A long liveness (3 × 1 s) so a slow machine cannot declare the worker dead while it drains.
+        let leaving = try startWorker(router, capacity: 4, name: "leaving", heartbeatMilliseconds: 1000)
         let client = try client(router)
         eventually(timeout: 10, "worker registers") { try workerNames(client) == ["leaving"] }
 
