@@ -8,7 +8,7 @@ APT_PACKAGES := libzmq3-dev libmsgpack-dev libpq-dev postgresql pkg-config libpn
 
 TEST_PG_DIR := .tandem/test-postgres
 
-.PHONY: deps build test demo dist clean models
+.PHONY: deps build test demo dist clean models bench-deps bench-model
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,6 +40,16 @@ dist: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 	mkdir -p compose/dist
 	find .build/release/ -maxdepth 1 -type f -perm -u+x -name 'tandem*' -exec cp {} compose/dist/ \;
+
+# llama.cpp through llama-cpp-python, for `tandem bench model` and tools/make_model_fixtures.py.
+# It builds llama.cpp from source: ~20 minutes on 2 cores.
+bench-deps:
+	test -x .venv-ref/bin/python || python3 -m venv .venv-ref
+	.venv-ref/bin/python -c "import llama_cpp" 2>/dev/null || .venv-ref/bin/pip install --quiet llama-cpp-python numpy
+
+bench-model: bench-deps
+	$(SWIFT) build -c release --product tandem
+	.build/release/tandem bench model
 
 clean:
 	rm -rf .build

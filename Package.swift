@@ -103,7 +103,7 @@ let package = Package(
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
-                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
+                    exclude: ["Fixtures"], swiftSettings: kernelSettings),
         .testTarget(name: "TandemDecodeTests", dependencies: [
             "TandemDecode", "TandemModel", "TandemClient", "TandemWire", "TestSupport",
         ], path: "Tests/TandemDecodeTests"),

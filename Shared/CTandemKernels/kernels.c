@@ -1,5 +1,6 @@
 #include "CTandemKernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -26,7 +27,7 @@ static inline __m256i nibble_dot(const uint8_t *qs, const int8_t *x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), _mm256_set1_epi16(1));
 }
 
-float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+static float ctk_dot_q4_1_q8_avx2(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
     const uint8_t *b = (const uint8_t *)w;
     __m256 acc = _mm256_setzero_ps();
     float offsets = 0;
@@ -39,18 +40,22 @@ float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const fl
 }
 
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    (void)xs;  // (nibble − 8)·x is summed exactly in integers, as llama.cpp's q4_0 × q8_0
     const uint8_t *b = (const uint8_t *)w;
     __m256 acc = _mm256_setzero_ps();
-    float offsets = 0;
     for (int i = 0; i < blocks; i++, b += 18) {
-        const float d = half_to_float(b);
-        offsets -= 8 * d * xs[i];
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(nibble_dot(b + 2, xq + 32 * i)), _mm256_set1_ps(d * xd[i]), acc);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        q = _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
     }
-    return hsum(acc) + offsets;
+    return hsum(acc);
 }
 
-float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
+static float ctk_dot_q8_0_q8_avx2(const void *w, const int8_t *xq, const float *xd, int blocks) {
     const uint8_t *b = (const uint8_t *)w;
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < blocks; i++, b += 34) {
@@ -62,6 +67,146 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
     }
     return hsum(acc);
+}
+
+static void ctk_dot4_q4_1_q8_avx2(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float offsets[4] = {0, 0, 0, 0};
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < blocks; i++, b += 20) {
+        const float d = half_to_float(b), m = half_to_float(b + 2);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 4));
+        const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+            offsets[r] += m * xs[r * scale_stride + i];
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];
+}
+
+static void ctk_dot4_q8_0_q8_avx2(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < blocks; i++, b += 34) {
+        const float d = half_to_float(b);
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i aq = _mm256_sign_epi8(q, q);
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(y, q)), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]);
+}
+
+
+// AVX-512 VNNI (256-bit, `vpdpbusd`): the u8×s8 multiply and the 4-way add in one instruction.
+// Chosen at run time: the package is built for AVX2, and only some machines have VNNI.
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+VNNI static float ctk_dot_q4_1_q8_vnni(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc = _mm256_setzero_ps();
+    float offsets = 0;
+    for (int i = 0; i < blocks; i++, b += 20) {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 4));
+        const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, y);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
+        offsets += half_to_float(b + 2) * xs[i];
+    }
+    return hsum(acc) + offsets;
+}
+
+VNNI static float ctk_dot_q8_0_q8_vnni(const void *w, const int8_t *xq, const float *xd, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < blocks; i++, b += 34) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
+    }
+    return hsum(acc);
+}
+
+VNNI static void ctk_dot4_q4_1_q8_vnni(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                                       int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float offsets[4] = {0, 0, 0, 0};
+    for (int i = 0; i < blocks; i++, b += 20) {
+        const float d = half_to_float(b), m = half_to_float(b + 2);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 4));
+        const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, y);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+            offsets[r] += m * xs[r * scale_stride + i];
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];
+}
+
+VNNI static void ctk_dot4_q8_0_q8_vnni(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                                       int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int i = 0; i < blocks; i++, b += 34) {
+        const float d = half_to_float(b);
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i aq = _mm256_sign_epi8(q, q);
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq, _mm256_sign_epi8(y, q));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]);
+}
+
+static int vnni_state = -1;  // -1: not checked yet (a benign race: every thread computes the same)
+
+static inline int use_vnni(void) {
+    if (vnni_state < 0) {
+        __builtin_cpu_init();
+        const char *off = getenv("TANDEM_NO_VNNI");
+        vnni_state = (!off || !*off) && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512bw");
+    }
+    return vnni_state;
+}
+
+int ctk_uses_vnni(void) { return use_vnni(); }
+
+float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    return use_vnni() ? ctk_dot_q4_1_q8_vnni(w, xq, xd, xs, blocks) : ctk_dot_q4_1_q8_avx2(w, xq, xd, xs, blocks);
+}
+
+float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
+    return use_vnni() ? ctk_dot_q8_0_q8_vnni(w, xq, xd, blocks) : ctk_dot_q8_0_q8_avx2(w, xq, xd, blocks);
+}
+
+void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out) {
+    if (use_vnni()) ctk_dot4_q4_1_q8_vnni(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
+    else ctk_dot4_q4_1_q8_avx2(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
+}
+
+void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out) {
+    if (use_vnni()) ctk_dot4_q8_0_q8_vnni(w, xq, xq_stride, xd, scale_stride, blocks, out);
+    else ctk_dot4_q8_0_q8_avx2(w, xq, xq_stride, xd, scale_stride, blocks, out);
 }
 
 #else  // Portable fallback: the same arithmetic, one value at a time.
@@ -84,13 +229,14 @@ static inline float half_to_float(const uint8_t *p) {
 static float nibble_blocks(const uint8_t *b, int stride, int qs_offset, int is_q4_1, const int8_t *xq, const float *xd, const float *xs, int blocks) {
     float total = 0;
     for (int i = 0; i < blocks; i++, b += stride) {
+        const int offset = is_q4_1 ? 0 : 8;
         int sum = 0;
         for (int j = 0; j < 16; j++) {
-            sum += (b[qs_offset + j] & 0x0F) * xq[32 * i + j];
-            sum += (b[qs_offset + j] >> 4) * xq[32 * i + j + 16];
+            sum += ((b[qs_offset + j] & 0x0F) - offset) * xq[32 * i + j];
+            sum += ((b[qs_offset + j] >> 4) - offset) * xq[32 * i + j + 16];
         }
         const float d = half_to_float(b);
-        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : -8 * d * xs[i]);
+        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : 0);
     }
     return total;
 }
@@ -113,5 +259,18 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     }
     return total;
 }
+
+void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out) {
+    for (int r = 0; r < 4; r++)
+        out[r] = ctk_dot_q4_1_q8(w, xq + r * xq_stride, xd + r * scale_stride, xs + r * scale_stride, blocks);
+}
+
+void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out) {
+    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q8_0_q8(w, xq + r * xq_stride, xd + r * scale_stride, blocks);
+}
+
+int ctk_uses_vnni(void) { return 0; }
 
 #endif

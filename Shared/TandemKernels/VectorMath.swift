@@ -8,7 +8,7 @@ public enum VectorMath {
     /// e^x for eight lanes: 2^n · p(f) with n = round(x·log₂e) and a degree-6 polynomial on the
     /// remainder (relative error ~1e-7 over the range softmax and SiLU use). Inputs are clamped to
     /// [−87, 88] so the exponent never leaves the normal range.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
         let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
@@ -30,21 +30,26 @@ public enum VectorMath {
     // MARK: RMSNorm
 
     /// y = x / √(mean(x²) + ε) · weight, for one row of `count` values.
+    ///
+    /// Squares are summed in double and the scale taken in float, as ggml does: the model
+    /// amplifies last-bit differences (see docs/model-runtime.md), so we round like the reference.
     @inline(__always)
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
                                count: Int, into y: UnsafeMutablePointer<Float>) {
         let xr = UnsafeRawPointer(x)
-        var acc = SIMD8<Float>()
+        var acc = SIMD4<Double>()
         var j = 0
-        while j + 8 <= count {
-            let v = xr.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-            acc.addProduct(v, v)
-            j += 8
+        while j + 4 <= count {
+            let v = xr.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
+            let sq = v * v
+            acc += SIMD4<Double>(Double(sq[0]), Double(sq[1]), Double(sq[2]), Double(sq[3]))
+            j += 4
         }
         var sum = acc.sum()
-        while j < count { sum += x[j] * x[j]; j += 1 }
-        let scale = 1 / (sum / Float(count) + epsilon).squareRoot()
-        for i in 0..<count { y[i] = x[i] * scale * weight[i] }
+        while j < count { sum += Double(x[j] * x[j]); j += 1 }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / (mean + epsilon).squareRoot()
+        for i in 0..<count { y[i] = (x[i] * scale) * weight[i] }
     }
 
     public static func rmsNormScalar(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
@@ -93,6 +98,7 @@ public enum VectorMath {
     // MARK: softmax
 
     /// In place: x ← exp(x − max) / Σ.
+    @inlinable
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var m = -Float.infinity
         for i in 0..<count { m = max(m, x[i]) }
@@ -142,7 +148,7 @@ public enum VectorMath {
     // MARK: small helpers for attention
 
     /// Σ a·b over `count` floats.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
@@ -158,7 +164,7 @@ public enum VectorMath {
     }
 
     /// y += a·x over `count` floats.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, count: Int) {
         let yr = UnsafeMutableRawPointer(y), xr = UnsafeRawPointer(x)
         var j = 0
