@@ -25,6 +25,8 @@ struct PrefillMain: AsyncParsableCommand {
     func run() async throws {
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
         let handler = PrefillHandler(modelName: model, threads: threads, workerName: name, chunkTokens: chunkTokens)
+        let logger = options.logger(service: "prefill")
+        handler.preload { logger.warning("model not loaded: \($0)") }
         try await options.runWorker(service: "prefill", defaultCapacity: 4, handler: handler)
     }
 }

@@ -39,6 +39,13 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         return JobOutcome(result: String(decoding: try encoder.encode(try result.get()), as: UTF8.self))
     }
 
+    /// Loads the model now rather than on the first job (a missing model is reported per job).
+    public func preload(onFailure: @escaping @Sendable (Error) -> Void) {
+        queue.async {
+            do { _ = try self.loadedModel() } catch { onFailure(error) }
+        }
+    }
+
     /// Loads the model once (on the queue).
     private func loadedModel() throws -> LlamaModel {
         if let model { return model }
