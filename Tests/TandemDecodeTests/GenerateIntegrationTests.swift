@@ -245,6 +245,54 @@ final class GenerateIntegrationTests: XCTestCase {
         try assertMatchesLocal(short, .init(prompt: "Hi", maxTokens: 3))
     }
 
+    func testKilledDecodeWorkerGenerationsFinishElsewhereWithoutDuplicatesOrGaps() throws {
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
+        children.append(router.process)
+        let arguments = ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"]
+        let first = try router.startWorker("tandem-decode", capacity: 64, name: "decode-a", extraArguments: arguments)
+        children.append(first)
+        let client = try client(router)
+        func decodeWorkers() throws -> [[String: Any]] {
+            let answer = try client.query(.workers) as? [String: Any]
+            return (answer?["workers"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == "decode" }
+        }
+        eventually(timeout: 20, "decode-a registers") { try decodeWorkers().count == 1 }
+        let cases: [GenerateParameters] = [
+            .init(prompt: "Describe a sunrise.", chat: true, maxTokens: 40),
+            .init(prompt: "Describe a forest.", chat: true, maxTokens: 32, temperature: 0.8, seed: 11),
+            .init(prompt: "Describe a city at night.", chat: true, maxTokens: 36),
+        ]
+        nonisolated(unsafe) var streamed: [Streamed] = []
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let test = self
+        nonisolated(unsafe) let stack = router
+        Thread {
+            streamed = (try? test.generateConcurrently(stack, cases)) ?? []
+            done.signal()
+        }.start()
+        // Once the generations are under way on decode-a, start decode-b and kill decode-a.
+        eventually(timeout: 30, "decode-a runs all three") { try decodeWorkers().first?["running"] as? Int == 3 }
+        Thread.sleep(forTimeInterval: 1.5)
+        let second = try router.startWorker("tandem-decode", capacity: 64, name: "decode-b", extraArguments: arguments)
+        children.append(second)
+        eventually(timeout: 20, "decode-b registers") { try decodeWorkers().count == 2 }
+        first.kill9()
+        XCTAssertEqual(done.wait(timeout: .now() + 180), .success, "the generations finish on decode-b")
+        XCTAssertEqual(streamed.count, cases.count)
+        for (params, run) in zip(cases, streamed) {
+            // The stream (deduplicated by seq at the router) is exactly the undisturbed output.
+            try assertMatchesLocal(run, params)
+            XCTAssertEqual(run.result?.worker, "decode-b")
+            // The ledger in PostgreSQL holds each token once, in order.
+            let row = try client.query(.job(run.final.job)) as? [String: Any]
+            let outputs = row?["outputs"] as? [[String: Any]] ?? []
+            XCTAssertEqual(outputs.compactMap { $0["seq"] as? Int }, Array(0..<outputs.count))
+            let ledgerIDs = outputs.flatMap { (($0["data"] as? [String: Any])?["ids"] as? [Int]) ?? [] }
+            XCTAssertEqual(ledgerIDs, run.result?.ids.map(Int.init))
+            XCTAssertEqual(row?["attempts"] as? Int, 2)
+        }
+    }
+
     func testCancellationMidStreamFreesTheSequenceBlocks() throws {
         let router = try startStack()
         let client = try client(router)
