@@ -65,9 +65,6 @@ public struct GenerateHandler: JobHandler {
             ids = [first]
             text = piece
             context.emit(seq: 0, data: String(decoding: try JSONEncoder().encode(GeneratePartial(text: piece, ids: [first])), as: UTF8.self))
-            prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
-                                transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
-                                checksum: outcome.handoff.checksum)
         }
         let (id, events) = engine.submit(request, sampling: params.sampling, importedKV: importedKV)
 
@@ -99,6 +96,12 @@ public struct GenerateHandler: JobHandler {
         guard let (reason, snapshot) = outcome, reason != .cancelled else { throw CancellationError() }
 
         let end = ContinuousClock.now
+        // After the generation, so that checksumming the received bytes delays no token.
+        if let outcome = prefilled {
+            prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
+                                transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
+                                checksum: outcome.handoff.checksum)
+        }
         let first = firstToken ?? end
         let decoded = ids.count - resumed.count
         let decodeSeconds = Self.seconds(end - first)

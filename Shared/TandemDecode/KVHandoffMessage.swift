@@ -94,10 +94,16 @@ public struct KVHandoff: Sendable, Equatable {
         self.firstToken = firstToken; self.bytes = bytes
     }
 
-    /// FNV-1a 64 of the KV bytes, for checking that what arrived is what was computed.
+    /// FNV-1a 64 over the KV bytes taken 8 at a time (then the tail byte by byte), for checking
+    /// that what arrived is what was computed. Word-wise because it runs on every handoff and a
+    /// byte loop over 26 MB took about a second in a debug build.
     public var checksum: String {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        bytes.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            for i in 0..<words { h = (h ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x0000_0100_0000_01B3 }
+            for i in words * 8..<raw.count { h = (h ^ UInt64(raw[i])) &* 0x0000_0100_0000_01B3 }
+        }
         return String(h, radix: 16)
     }
 }

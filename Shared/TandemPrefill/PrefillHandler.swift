@@ -8,8 +8,9 @@ import TandemTransport
 /// samples the first token, sends the KV blocks straight to the decode worker named in the
 /// params over its data-plane socket, waits for its acknowledgement, and reports to the router.
 ///
-/// Prompts are computed one at a time on one serial queue, which also owns the data-plane
-/// sockets (one DEALER per decode endpoint).
+/// Prompts are computed one at a time on one thread of its own, which also owns the data-plane
+/// sockets (one DEALER per decode endpoint) — a plain thread like the decode engine's, so the
+/// long compute does not occupy a libdispatch worker.
 public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let modelName: String
     public let threads: Int
@@ -18,8 +19,8 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let chunkTokens: Int
     public let blockSizeTokens = 16
 
-    private let queue = DispatchQueue(label: "tandem-prefill")
-    // Owned by `queue`.
+    private let queue = SerialThread(name: "tandem-prefill")
+    // Owned by `queue`'s thread.
     private var model: LlamaModel?
     private let context = ZMQContext()
     private var sockets: [String: ZMQSocket] = [:]
