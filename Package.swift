@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "tandem-diffusion", targets: ["TandemDiffusionMain"]),
         .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
         .executable(name: "tandem-decode", targets: ["TandemDecodeMain"]),
+        .executable(name: "tandem-prefill", targets: ["TandemPrefillMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -93,11 +94,19 @@ let package = Package(
         ], path: "Services/tandem-echo"),
         // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
         .target(name: "TandemDecode", dependencies: [
-            "TandemService", "TandemModel", .product(name: "Logging", package: "swift-log"),
+            "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire",
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemDecode"),
         .executableTarget(name: "TandemDecodeMain", dependencies: [
-            "TandemDecode", "TandemService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemDecode", "TandemService", "TandemClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Services/tandem-decode"),
+        // The `prefill` service: computes prompts and ships their KV blocks to decode workers.
+        .target(name: "TandemPrefill", dependencies: ["TandemDecode", "TandemService", "TandemModel", "TandemTransport"],
+                path: "Shared/TandemPrefill"),
+        .executableTarget(name: "TandemPrefillMain", dependencies: [
+            "TandemPrefill", "TandemService", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/tandem-prefill"),
 
         .target(name: "TestSupport", dependencies: [
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),

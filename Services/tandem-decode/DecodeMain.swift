@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ServiceLifecycle
+import TandemClient
 import TandemDecode
 import TandemModel
 import TandemService
@@ -27,6 +29,16 @@ struct DecodeMain: AsyncParsableCommand {
     @Option(name: .customLong("max-running"), help: "Sequences in the running batch at most.")
     var maxRunning = 64
 
+    @Option(name: .customLong("data-endpoint"), help: "Data-plane socket to bind, where prefill workers send KV blocks.")
+    var dataEndpoint = "tcp://127.0.0.1:*"
+
+    @Option(name: .customLong("router-clients"), help: "The router's client endpoint, for submitting prefill jobs (env TANDEM_ROUTER).")
+    var routerClients = ProcessInfo.processInfo.environment["TANDEM_ROUTER"] ?? ClientConfiguration.defaultRouterEndpoint
+
+    @Option(name: .customLong("prefill-min-tokens"),
+            help: "Prompts of at least this many tokens go to a prefill worker when one is registered (0: always prefill in place).")
+    var prefillMinTokens = 256
+
     func run() async throws {
         let provider = DecodeEngineProvider(settings: .init(
             model: model, threads: threads,
@@ -37,6 +49,13 @@ struct DecodeMain: AsyncParsableCommand {
             do { _ = try provider.engine() } catch { logger.warning("model not loaded: \(error)") }
         }
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
-        try await options.runWorker(service: "decode", defaultCapacity: 64, handler: GenerateHandler(provider: provider, workerName: name))
+        let inbox = try KVHandoffInbox(bind: dataEndpoint)
+        let disaggregated = DisaggregatedPrefill(routerEndpoint: routerClients, minimumPromptTokens: prefillMinTokens, inbox: inbox) {
+            logger.info("prefilling in place: \($0)")
+        }
+        let handler = GenerateHandler(provider: provider, workerName: name, disaggregated: disaggregated)
+        let runtime = WorkerRuntime(configuration: options.configuration(service: "decode", defaultCapacity: 64, dataEndpoint: inbox.endpoint),
+                                    handler: handler, logger: logger)
+        try await ServiceGroup(services: [runtime], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

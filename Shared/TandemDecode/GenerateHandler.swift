@@ -9,10 +9,13 @@ public struct GenerateHandler: JobHandler {
     public let provider: DecodeEngineProvider
     /// Reported in results (the CLI's summary line names it).
     public let workerName: String
+    /// Long prompts go to a prefill worker when this is set (and one is registered).
+    public let disaggregated: DisaggregatedPrefill?
 
-    public init(provider: DecodeEngineProvider, workerName: String) {
+    public init(provider: DecodeEngineProvider, workerName: String, disaggregated: DisaggregatedPrefill? = nil) {
         self.provider = provider
         self.workerName = workerName
+        self.disaggregated = disaggregated
     }
 
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
@@ -34,13 +37,37 @@ public struct GenerateHandler: JobHandler {
         guard prompt.count + resumed.count <= engine.contextTokens else {
             throw JobFailure(code: "invalid_params", message: "\(DecodeAdmissionError.promptTooLong(tokens: prompt.count + resumed.count, contextTokens: engine.contextTokens))", retryable: false)
         }
-        let request = DecodeRequest(prompt: prompt, resumed: resumed, maxTokens: params.maxTokens ?? GenerateParameters.defaultMaxTokens,
-                                    priority: job.priority, stops: params.stop ?? [])
-        let (id, events) = engine.submit(request, sampling: params.sampling)
-
+        let maxTokens = params.maxTokens ?? GenerateParameters.defaultMaxTokens
+        var request = DecodeRequest(prompt: prompt, resumed: resumed, maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [])
         var ids = resumed
         var text = Self.replayedText(resumed, tokenizer: engine.tokenizer, stops: params.stop ?? [])
         var firstToken: ContinuousClock.Instant?
+
+        // Disaggregated prefill: a prefill worker computes the prompt and the first token and
+        // sends the KV blocks here; the sequence then starts with them imported.
+        var importedKV: [UInt8]?
+        var prefillInfo: GenerateResult.Prefill?
+        var prefilled: DisaggregatedPrefill.Outcome?
+        if resumed.isEmpty, maxTokens > 1, let disaggregated {
+            prefilled = await disaggregated.prefill(prompt: prompt, sampling: params.sampling, priority: job.priority)
+            if let o = prefilled, o.handoff.blockBytes != engine.kvBlockBytes || o.handoff.blockSizeTokens != engine.configuration.blockSizeTokens {
+                context.logger.warning("prefilling in place: the prefill worker's KV blocks have another layout (\(o.handoff.blockBytes) bytes, \(o.handoff.blockSizeTokens) tokens; here \(engine.kvBlockBytes), \(engine.configuration.blockSizeTokens))")
+                prefilled = nil
+            }
+        }
+        if let outcome = prefilled {
+            let first = outcome.handoff.firstToken
+            request = DecodeRequest(prompt: prompt, resumed: [first], maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [],
+                                    precomputedTokens: prompt.count)
+            importedKV = outcome.handoff.bytes
+            firstToken = .now
+            let piece = Self.replayedText([first], tokenizer: engine.tokenizer, stops: params.stop ?? [])
+            ids = [first]
+            text = piece
+            context.emit(seq: 0, data: String(decoding: try JSONEncoder().encode(GeneratePartial(text: piece, ids: [first])), as: UTF8.self))
+        }
+        let (id, events) = engine.submit(request, sampling: params.sampling, importedKV: importedKV)
+
         var outcome: (FinishReason, DecodeEngine.Snapshot)?
         var cachedPromptTokens: Int?
         let encoder = JSONEncoder()
@@ -69,12 +96,18 @@ public struct GenerateHandler: JobHandler {
         guard let (reason, snapshot) = outcome, reason != .cancelled else { throw CancellationError() }
 
         let end = ContinuousClock.now
+        // After the generation, so that checksumming the received bytes delays no token.
+        if let outcome = prefilled {
+            prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
+                                transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
+                                checksum: outcome.handoff.checksum)
+        }
         let first = firstToken ?? end
         let decoded = ids.count - resumed.count
         let decodeSeconds = Self.seconds(end - first)
         let result = GenerateResult(
             text: text, ids: ids, promptTokens: prompt.count, cachedPromptTokens: cachedPromptTokens ?? 0,
-            completionTokens: ids.count, resumedTokens: resumed.count,
+            completionTokens: ids.count, resumedTokens: resumed.count, prefill: prefillInfo,
             finishReason: reason.rawValue, worker: workerName,
             timings: .init(ttftMilliseconds: Self.seconds(first - arrived) * 1000, totalMilliseconds: Self.seconds(end - arrived) * 1000,
                            decodeTokensPerSecond: decoded > 1 && decodeSeconds > 0 ? Double(decoded - 1) / decodeSeconds : 0),

@@ -12,6 +12,20 @@ public struct GenerateResult: Codable, Sendable, Equatable {
         }
     }
 
+    /// How the prompt was prefilled when a prefill worker did it (absent: in place).
+    public struct Prefill: Codable, Sendable, Equatable {
+        public var worker: String
+        public var computeMilliseconds: Double
+        /// From the prefill worker's first byte sent to this worker's acknowledgement.
+        public var transferMilliseconds: Double
+        public var bytes: Int
+        /// FNV-1a 64 of the KV bytes as received here.
+        public var checksum: String
+        enum CodingKeys: String, CodingKey {
+            case worker, bytes, checksum, computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms"
+        }
+    }
+
     public struct KVState: Codable, Sendable, Equatable {
         /// Free KV blocks of the worker right after this sequence released its own.
         public var freeBlocks: Int
@@ -30,6 +44,7 @@ public struct GenerateResult: Codable, Sendable, Equatable {
     public var cachedPromptTokens: Int
     public var completionTokens: Int
     public var resumedTokens: Int
+    public var prefill: Prefill?
     /// `length`, `stop` or `eos`.
     public var finishReason: String
     public var worker: String
@@ -37,7 +52,7 @@ public struct GenerateResult: Codable, Sendable, Equatable {
     public var kv: KVState
 
     enum CodingKeys: String, CodingKey {
-        case text, ids, worker, timings, kv
+        case text, ids, worker, timings, kv, prefill
         case promptTokens = "prompt_tokens", cachedPromptTokens = "cached_prompt_tokens", completionTokens = "completion_tokens", resumedTokens = "resumed_tokens"
         case finishReason = "finish_reason"
     }

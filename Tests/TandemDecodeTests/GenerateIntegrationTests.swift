@@ -83,6 +83,26 @@ final class GenerateIntegrationTests: XCTestCase {
         return Streamed(final: final, partials: partials, seqs: seqs)
     }
 
+    /// Runs every generation at once, each from its own client thread.
+    private func generateConcurrently(_ router: LocalRouter, _ cases: [GenerateParameters]) throws -> [Streamed] {
+        let results = UnsafeMutableBufferPointer<Result<Streamed, Error>?>.allocate(capacity: cases.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        nonisolated(unsafe) let test = self
+        nonisolated(unsafe) let stack = router
+        let group = DispatchGroup()
+        for i in cases.indices {
+            group.enter()
+            Thread {
+                shared[i] = Result { try test.generate(stack, cases[i]) }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return try results.map { try XCTUnwrap($0).get() }
+    }
+
     /// What the in-process reference loop generates for `params`.
     private func local(_ params: GenerateParameters) throws -> (ids: [Int32], text: String) {
         let (model, tokenizer) = Self.reference!
@@ -151,24 +171,10 @@ final class GenerateIntegrationTests: XCTestCase {
             i == 5 ? .init(prompt: prompt, maxTokens: 20, temperature: 0.8, topK: 40, topP: 0.95, seed: 7)
                 : .init(prompt: prompt, maxTokens: 4 + 5 * i)
         }
-        let results = UnsafeMutableBufferPointer<Result<Streamed, Error>?>.allocate(capacity: cases.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let shared = results
-        nonisolated(unsafe) let test = self
-        nonisolated(unsafe) let stack = router
-        let group = DispatchGroup()
-        for i in cases.indices {
-            group.enter()
-            Thread {
-                shared[i] = Result { try test.generate(stack, cases[i]) }
-                group.leave()
-            }.start()
-        }
-        group.wait()
+        let results = try generateConcurrently(router, cases)
         var batchedTogether = false
         for (i, params) in cases.enumerated() {
-            let streamed = try XCTUnwrap(results[i]).get()
+            let streamed = results[i]
             try assertMatchesLocal(streamed, params)
             if (streamed.result?.kv.running ?? 0) > 0 { batchedTogether = true }
         }
@@ -193,6 +199,97 @@ final class GenerateIntegrationTests: XCTestCase {
             XCTAssertEqual(result.resumedTokens, 6)
             XCTAssertEqual(resumed.seqs.first, 6, "partials continue the numbering after the resumed tokens")
             XCTAssertEqual(resumed.partials.flatMap(\.ids), Array(whole.ids.dropFirst(6)))
+        }
+    }
+
+    func testDisaggregatedPrefillShipsIdenticalBlocksAndMatchesLocal() throws {
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
+        children.append(router.process)
+        children.append(try router.startWorker("tandem-prefill", capacity: 4, name: "prefill-1",
+                                               extraArguments: ["--model", Self.modelPath, "--threads", "1"]))
+        children.append(try router.startWorker("tandem-decode", capacity: 64, name: "decode-1", extraArguments: [
+            "--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048",
+            "--router-clients", router.clientEndpoint, "--prefill-min-tokens", "10",
+        ]))
+        let client = try client(router)
+        eventually(timeout: 20, "prefill and decode workers register") {
+            let answer = try client.query(.workers) as? [String: Any]
+            let services = Set((answer?["workers"] as? [[String: Any]] ?? []).compactMap { $0["service"] as? String })
+            return services.isSuperset(of: ["prefill", "decode"])
+        }
+        let cases: [GenerateParameters] = [
+            .init(prompt: "What is the tallest mountain on Earth?", chat: true, maxTokens: 12),
+            .init(prompt: "Write one sentence about rivers.", chat: true, maxTokens: 16, temperature: 0.7, seed: 3),
+            .init(prompt: "Give me a word that rhymes with cat.", chat: true, maxTokens: 8),
+        ]
+        let results = try generateConcurrently(router, cases)
+        let (model, tokenizer) = Self.reference!
+        for (i, params) in cases.enumerated() {
+            let streamed = results[i]
+            try assertMatchesLocal(streamed, params)
+            let prefill = try XCTUnwrap(streamed.result?.prefill, "prefilled by the prefill worker: \(String(describing: streamed.final.result))")
+            XCTAssertEqual(prefill.worker, "prefill-1")
+            // The blocks decode received are the bytes this process computes for the prompt.
+            let prompt = try params.promptTokens(tokenizer: tokenizer)
+            let cache = PagedKVCache(config: model.config, capacityTokens: prompt.count, blockSizeTokens: 16)
+            try cache.createSequence(0)
+            _ = try model.forward([ForwardRequest(sequence: 0, tokens: prompt)], cache: cache)
+            let expected = KVHandoff(handoff: "", tokens: prompt, blockSizeTokens: 16, blockBytes: cache.blockBytes, firstToken: 0,
+                                     bytes: try cache.exportBlocks(0))
+            XCTAssertEqual(prefill.bytes, expected.bytes.count)
+            XCTAssertEqual(prefill.checksum, expected.checksum, "KV bytes received by decode equal the computed ones")
+        }
+        // A short prompt is prefilled in place.
+        let short = try generate(router, .init(prompt: "Hi", maxTokens: 3))
+        XCTAssertNil(short.result?.prefill)
+        try assertMatchesLocal(short, .init(prompt: "Hi", maxTokens: 3))
+    }
+
+    func testKilledDecodeWorkerGenerationsFinishElsewhereWithoutDuplicatesOrGaps() throws {
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
+        children.append(router.process)
+        let arguments = ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"]
+        let first = try router.startWorker("tandem-decode", capacity: 64, name: "decode-a", extraArguments: arguments)
+        children.append(first)
+        let client = try client(router)
+        func decodeWorkers() throws -> [[String: Any]] {
+            let answer = try client.query(.workers) as? [String: Any]
+            return (answer?["workers"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == "decode" }
+        }
+        eventually(timeout: 20, "decode-a registers") { try decodeWorkers().count == 1 }
+        let cases: [GenerateParameters] = [
+            .init(prompt: "Describe a sunrise.", chat: true, maxTokens: 40),
+            .init(prompt: "Describe a forest.", chat: true, maxTokens: 32, temperature: 0.8, seed: 11),
+            .init(prompt: "Describe a city at night.", chat: true, maxTokens: 36),
+        ]
+        nonisolated(unsafe) var streamed: [Streamed] = []
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let test = self
+        nonisolated(unsafe) let stack = router
+        Thread {
+            streamed = (try? test.generateConcurrently(stack, cases)) ?? []
+            done.signal()
+        }.start()
+        // Once the generations are under way on decode-a, start decode-b and kill decode-a.
+        eventually(timeout: 30, "decode-a runs all three") { try decodeWorkers().first?["running"] as? Int == 3 }
+        Thread.sleep(forTimeInterval: 1.5)
+        let second = try router.startWorker("tandem-decode", capacity: 64, name: "decode-b", extraArguments: arguments)
+        children.append(second)
+        eventually(timeout: 20, "decode-b registers") { try decodeWorkers().count == 2 }
+        first.kill9()
+        XCTAssertEqual(done.wait(timeout: .now() + 180), .success, "the generations finish on decode-b")
+        XCTAssertEqual(streamed.count, cases.count)
+        for (params, run) in zip(cases, streamed) {
+            // The stream (deduplicated by seq at the router) is exactly the undisturbed output.
+            try assertMatchesLocal(run, params)
+            XCTAssertEqual(run.result?.worker, "decode-b")
+            // The ledger in PostgreSQL holds each token once, in order.
+            let row = try client.query(.job(run.final.job)) as? [String: Any]
+            let outputs = row?["outputs"] as? [[String: Any]] ?? []
+            XCTAssertEqual(outputs.compactMap { $0["seq"] as? Int }, Array(0..<outputs.count))
+            let ledgerIDs = outputs.flatMap { (($0["data"] as? [String: Any])?["ids"] as? [Int]) ?? [] }
+            XCTAssertEqual(ledgerIDs, run.result?.ids.map(Int.init))
+            XCTAssertEqual(row?["attempts"] as? Int, 2)
         }
     }
 

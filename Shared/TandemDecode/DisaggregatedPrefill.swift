@@ -1,0 +1,81 @@
+import Foundation
+import TandemClient
+import TandemModel
+
+/// The decode worker's side of disaggregated prefill: for a long prompt, submit a `prefill` job
+/// through the router (which picks the prefill worker), and take the KV blocks that the prefill
+/// worker sends straight to this worker's data-plane socket.
+///
+/// It prefers prefilling in place — returns nil — when the prompt is shorter than
+/// `minimumPromptTokens`, when no prefill worker is registered, when the prefill queue already
+/// holds as many jobs as the prefill workers' capacity, or when anything fails.
+public final class DisaggregatedPrefill: Sendable {
+    public let routerEndpoint: String
+    public let minimumPromptTokens: Int
+    public let inbox: KVHandoffInbox
+    /// Says why a prompt that could have gone to a prefill worker was prefilled in place.
+    public let onFallback: @Sendable (String) -> Void
+
+    public init(routerEndpoint: String, minimumPromptTokens: Int, inbox: KVHandoffInbox, onFallback: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.routerEndpoint = routerEndpoint
+        self.minimumPromptTokens = minimumPromptTokens
+        self.inbox = inbox
+        self.onFallback = onFallback
+    }
+
+    public struct Outcome: Sendable {
+        public var handoff: KVHandoff
+        public var result: PrefillResult
+    }
+
+    /// The prompt's KV blocks and first token from a prefill worker, or nil to prefill in place.
+    public func prefill(prompt: [Int32], sampling: SamplingParameters, priority: Int32) async -> Outcome? {
+        guard minimumPromptTokens > 0, prompt.count >= minimumPromptTokens else { return nil }
+        let handoff = UUID().uuidString
+        let params = PrefillParameters(tokens: prompt, sampling: sampling, decodeEndpoint: inbox.endpoint, handoff: handoff)
+        let endpoint = routerEndpoint
+        let outcome: Result<PrefillResult, Fallback> = await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: Self.runJob(params, priority: priority, routerEndpoint: endpoint)) }
+            thread.name = "tandem-decode-prefill"
+            thread.start()
+        }
+        switch outcome {
+        case .failure(let why):
+            onFallback(why.reason)
+            return nil
+        case .success(let result):
+            guard let blocks = await inbox.take(handoff, timeout: .seconds(10)) else {
+                onFallback("the KV blocks of handoff \(handoff) did not arrive")
+                return nil
+            }
+            guard blocks.tokens == prompt, blocks.firstToken == result.firstToken else {
+                onFallback("the KV blocks of handoff \(handoff) do not match the prompt")
+                return nil
+            }
+            return Outcome(handoff: blocks, result: result)
+        }
+    }
+
+    /// Submits the prefill job and follows it to its end (blocking; on its own thread).
+    struct Fallback: Error { var reason: String }
+
+    static func runJob(_ params: PrefillParameters, priority: Int32, routerEndpoint: String) -> Result<PrefillResult, Fallback> {
+        do {
+            let client = try RouterClient(configuration: .init(routerEndpoint: routerEndpoint, replyTimeoutMilliseconds: 5000))
+            let answer = try client.query(.queues) as? [String: Any]
+            guard let queue = (answer?["queues"] as? [[String: Any]])?.first(where: { $0["service"] as? String == "prefill" }),
+                  let workers = queue["workers"] as? Int, workers > 0 else { return .failure(Fallback(reason: "no prefill worker")) }
+            let queued = queue["queued"] as? Int ?? 0, capacity = queue["capacity"] as? Int ?? workers
+            guard queued < capacity else { return .failure(Fallback(reason: "the prefill queue is long (\(queued) queued)")) }
+            let body = String(decoding: try JSONEncoder().encode(params), as: UTF8.self)
+            let job = try client.submit(kind: "prefill", params: body, priority: priority, maxAttempts: 1, stream: true)
+            let final = try client.follow(job, timeoutMilliseconds: 60_000)
+            guard final.state == "succeeded", let text = final.result else {
+                return .failure(Fallback(reason: "prefill job \(final.state): \(final.code ?? "") \(final.error ?? "")"))
+            }
+            return .success(try JSONDecoder().decode(PrefillResult.self, from: Data(text.utf8)))
+        } catch {
+            return .failure(Fallback(reason: "prefill through the router at \(routerEndpoint) failed: \(error)"))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import TandemDecode
+import TandemWire
+import XCTest
+
+/// The data-plane KV handoff: frames round-trip, bulk bytes ride as blobs of whole blocks, and
+/// anything inconsistent is refused with a typed error before it is used.
+final class KVHandoffMessageTests: XCTestCase {
+    func handoff(tokens: Int = 37, blockBytes: Int = 64) -> KVHandoff {
+        let blocks = (tokens + 15) / 16
+        return KVHandoff(handoff: "h-1", tokens: (0..<tokens).map { Int32($0 * 1000 - 7) }, blockSizeTokens: 16, blockBytes: blockBytes,
+                         firstToken: 42, bytes: (0..<blocks * blockBytes).map { UInt8(truncatingIfNeeded: $0 * 31) })
+    }
+
+    func testRoundTripsWithRawBlobs() throws {
+        let h = handoff()
+        let frames = KVHandoffMessage.blocks(h).frames
+        XCTAssertEqual(frames[0], ProtocolConstants.versionTag)
+        XCTAssertEqual(frames[1], [KVHandoffMessage.blocksCommand])
+        XCTAssertEqual(frames[3].count, 37 * 4, "token ids as int32")
+        XCTAssertEqual(Array(frames[4...].joined()), h.bytes, "the KV bytes are the blobs, untouched")
+        XCTAssertEqual(try KVHandoffMessage(frames: frames), .blocks(h))
+        XCTAssertEqual(try KVHandoffMessage(frames: KVHandoffMessage.ack(handoff: "h-1").frames), .ack(handoff: "h-1"))
+    }
+
+    func testLargeHandoffsAreSplitIntoWholeBlocksUnderTheBlobLimit() throws {
+        let blockBytes = 5 * 1024 * 1024
+        let h = KVHandoff(handoff: "big", tokens: Array(repeating: 1, count: 16 * 30), blockSizeTokens: 16, blockBytes: blockBytes, firstToken: 1,
+                          bytes: [UInt8](repeating: 7, count: 30 * blockBytes))
+        let frames = KVHandoffMessage.blocks(h).frames
+        XCTAssertGreaterThan(frames.count, 5)
+        for blob in frames[4...] {
+            XCTAssertLessThanOrEqual(blob.count, ProtocolConstants.maxBlobBytes)
+            XCTAssertEqual(blob.count % blockBytes, 0)
+        }
+        XCTAssertEqual(try KVHandoffMessage(frames: frames), .blocks(h))
+    }
+
+    func testRefusesInconsistentMessages() {
+        let frames = KVHandoffMessage.blocks(handoff()).frames
+        var short = frames
+        short[short.count - 1].removeLast()
+        XCTAssertThrowsError(try KVHandoffMessage(frames: short), "missing KV bytes")
+        var extra = frames
+        extra.append([0])
+        XCTAssertThrowsError(try KVHandoffMessage(frames: extra), "extra KV bytes")
+        var ids = frames
+        ids[3].removeLast()
+        XCTAssertThrowsError(try KVHandoffMessage(frames: ids), "token ids that do not match the count")
+        var version = frames
+        version[0] = Array("TNDM02".utf8)
+        XCTAssertThrowsError(try KVHandoffMessage(frames: version))
+        var command = frames
+        command[1] = [0x7f]
+        XCTAssertThrowsError(try KVHandoffMessage(frames: command))
+        XCTAssertThrowsError(try KVHandoffMessage(frames: Array(frames.prefix(2))))
+        var header = frames
+        header[2] = MessagePackCodec.encode(["handoff": .string("x"), "tokens": .int(-1), "block_size_tokens": .int(16),
+                                             "block_bytes": .int(64), "first_token": .int(0)])
+        XCTAssertThrowsError(try KVHandoffMessage(frames: header), "negative count")
+        header[2] = MessagePackCodec.encode(["tokens": .int(37)])
+        XCTAssertThrowsError(try KVHandoffMessage(frames: header), "no handoff id")
+    }
+
+    func testChecksumChangesWithAnyByte() {
+        var h = handoff()
+        let before = h.checksum
+        h.bytes[h.bytes.count / 2] ^= 1
+        XCTAssertNotEqual(h.checksum, before)
+    }
+}
