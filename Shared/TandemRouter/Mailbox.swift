@@ -7,8 +7,12 @@ final class Mailbox<Event: Sendable>: Sendable {
     let wakeup = Wakeup()
 
     func post(_ event: Event) {
-        pending.withLock { $0.append(event) }
-        wakeup.signal()
+        // One wake-up per batch: a non-empty mailbox already has one pending (takeAll drains first).
+        let wasEmpty = pending.withLock { events in
+            events.append(event)
+            return events.count == 1
+        }
+        if wasEmpty { wakeup.signal() }
     }
 
     func takeAll() -> [Event] {

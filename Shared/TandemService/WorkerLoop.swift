@@ -44,8 +44,12 @@ final class WorkerLoop: @unchecked Sendable {
     }
 
     func post(_ command: Command) {
-        inbox.withLock { $0.append(command) }
-        wakeup.signal()
+        // One wake-up per batch: a non-empty inbox already has one pending (handleInbox drains first).
+        let wasEmpty = inbox.withLock { commands in
+            commands.append(command)
+            return commands.count == 1
+        }
+        if wasEmpty { wakeup.signal() }
     }
 
     private var heartbeatInterval: Duration { .milliseconds(configuration.heartbeatMilliseconds) }
