@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.
         .target(name: "TandemCLI", dependencies: [
-            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel", "TandemDecode",
+            "TandemClient", "TandemStack", "TandemStore", "TandemWire", "TandemModel", "TandemDiffusion", "TandemDecode",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/TandemCLI"),
