@@ -8,9 +8,10 @@ import TandemTransport
 /// samples the first token, sends the KV blocks straight to the decode worker named in the
 /// params over its data-plane socket, waits for its acknowledgement, and reports to the router.
 ///
-/// Prompts are computed one at a time on one thread of its own, which also owns the data-plane
-/// sockets (one DEALER per decode endpoint) — a plain thread like the decode engine's, so the
-/// long compute does not occupy a libdispatch worker.
+/// Prompts are computed one at a time under one lock, which also guards the data-plane sockets
+/// (one DEALER per decode endpoint; ZeroMQ allows a socket to change threads across such a
+/// barrier). Each job computes on a thread of its own, so the long compute does not occupy a
+/// Swift concurrency or libdispatch worker.
 public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let modelName: String
     public let threads: Int
@@ -19,8 +20,8 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let chunkTokens: Int
     public let blockSizeTokens = 16
 
-    private let queue = SerialThread(name: "tandem-prefill")
-    // Owned by `queue`'s thread.
+    private let lock = NSLock()
+    // Guarded by `lock`.
     private var model: LlamaModel?
     private let context = ZMQContext()
     private var sockets: [String: ZMQSocket] = [:]
@@ -33,7 +34,9 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         let params = try job.decodeParams(PrefillParameters.self)
         guard !params.tokens.isEmpty else { throw JobFailure(code: "invalid_params", message: "no tokens", retryable: false) }
         let result: Result<PrefillResult, Error> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: Result { try self.prefill(params) }) }
+            let thread = Thread { continuation.resume(returning: self.lock.withLock { Result { try self.prefill(params) } }) }
+            thread.name = "tandem-prefill"
+            thread.start()
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -42,12 +45,14 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
 
     /// Loads the model now rather than on the first job (a missing model is reported per job).
     public func preload(onFailure: @escaping @Sendable (Error) -> Void) {
-        queue.async {
-            do { _ = try self.loadedModel() } catch { onFailure(error) }
-        }
+        Thread {
+            self.lock.withLock {
+                do { _ = try self.loadedModel() } catch { onFailure(error) }
+            }
+        }.start()
     }
 
-    /// Loads the model once (on the queue).
+    /// Loads the model once (under the lock).
     private func loadedModel() throws -> LlamaModel {
         if let model { return model }
         let path: String
