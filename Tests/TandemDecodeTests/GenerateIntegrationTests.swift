@@ -33,11 +33,7 @@ final class GenerateIntegrationTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        for child in children.reversed() { child.terminate(grace: 5) }
-        if testRun?.hasSucceeded == false {
-            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
-        }
-        children.removeAll()
+        ChildProcess.stopAll(&children, printingLogs: testRun?.hasSucceeded == false)
         database?.drop()
     }
 
