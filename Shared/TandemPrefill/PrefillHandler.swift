@@ -39,6 +39,12 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         self.modelName = modelName; self.threads = threads; self.workerName = workerName; self.chunkTokens = chunkTokens
     }
 
+    /// Closes the sockets before the context goes: terminating a ZeroMQ context waits for its
+    /// open sockets, so the process would hang at exit.
+    deinit {
+        for socket in sockets.values { socket.close() }
+    }
+
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
         let params = try job.decodeParams(PrefillParameters.self)
         guard !params.tokens.isEmpty else { throw JobFailure(code: "invalid_params", message: "no tokens", retryable: false) }
