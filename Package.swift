@@ -95,7 +95,7 @@ let package = Package(
         // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
         .target(name: "TandemDecode", dependencies: [
             "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/TandemDecode"),
         .executableTarget(name: "TandemDecodeMain", dependencies: [
             "TandemDecode", "TandemService", "TandemClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "TandemPrefill", dependencies: ["TandemDecode", "TandemService", "TandemModel", "TandemTransport"],
                 path: "Shared/TandemPrefill"),
         .executableTarget(name: "TandemPrefillMain", dependencies: [
-            "TandemPrefill", "TandemService", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemPrefill", "TandemDecode", "TandemService", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-prefill"),
 
         .target(name: "TestSupport", dependencies: [

@@ -14,11 +14,7 @@ struct DecodeMain: AsyncParsableCommand {
 
     @OptionGroup var options: WorkerOptions
 
-    @Option(help: "Model name or GGUF path (env TANDEM_MODEL).")
-    var model = ProcessInfo.processInfo.environment["TANDEM_MODEL"] ?? ModelCatalog.defaultModel.name
-
-    @Option(help: "Compute threads of the forward pass.")
-    var threads = 2
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("kv-tokens"), help: "KV cache size in token positions, all sequences together.")
     var kvTokens = 4096
@@ -41,7 +37,7 @@ struct DecodeMain: AsyncParsableCommand {
 
     func run() async throws {
         let provider = DecodeEngineProvider(settings: .init(
-            model: model, threads: threads,
+            model: modelOptions.model, threads: modelOptions.threads,
             engine: .init(kvTokens: kvTokens, blockSizeTokens: 16, maxStepTokens: maxStepTokens, maxRunning: maxRunning)))
         let logger = options.logger(service: "decode")
         // Load the model now rather than on the first job; a missing model is reported per job.

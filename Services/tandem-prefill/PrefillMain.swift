@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TandemDecode
 import TandemModel
 import TandemPrefill
 import TandemService
@@ -13,18 +14,14 @@ struct PrefillMain: AsyncParsableCommand {
 
     @OptionGroup var options: WorkerOptions
 
-    @Option(help: "Model name or GGUF path (env TANDEM_MODEL).")
-    var model = ProcessInfo.processInfo.environment["TANDEM_MODEL"] ?? ModelCatalog.defaultModel.name
-
-    @Option(help: "Compute threads of the forward pass.")
-    var threads = 2
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("chunk-tokens"), help: "Prompt tokens per forward call.")
     var chunkTokens = 256
 
     func run() async throws {
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
-        let handler = PrefillHandler(modelName: model, threads: threads, workerName: name, chunkTokens: chunkTokens)
+        let handler = PrefillHandler(modelName: modelOptions.model, threads: modelOptions.threads, workerName: name, chunkTokens: chunkTokens)
         let logger = options.logger(service: "prefill")
         handler.preload { logger.warning("model not loaded: \($0)") }
         try await options.runWorker(service: "prefill", defaultCapacity: 4, handler: handler)

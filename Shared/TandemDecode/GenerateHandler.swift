@@ -100,7 +100,7 @@ public struct GenerateHandler: JobHandler {
         if let outcome = prefilled {
             prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
                                 transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
-                                checksum: outcome.handoff.checksum)
+                                checksum: outcome.handoff.checksum, batchPrompts: outcome.result.batchPrompts)
         }
         let first = firstToken ?? end
         let decoded = ids.count - resumed.count

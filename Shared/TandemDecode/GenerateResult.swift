@@ -21,8 +21,10 @@ public struct GenerateResult: Codable, Sendable, Equatable {
         public var bytes: Int
         /// FNV-1a 64 of the KV bytes as received here.
         public var checksum: String
+        /// Prompts the prefill worker computed in the same batch.
+        public var batchPrompts: Int
         enum CodingKeys: String, CodingKey {
-            case worker, bytes, checksum, computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms"
+            case worker, bytes, checksum, computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms", batchPrompts = "batch_prompts"
         }
     }
 

@@ -35,10 +35,14 @@ public enum KVHandoffMessage: Sendable, Equatable {
             let frameBytes = blocksPerFrame * h.blockBytes
             var frames = [ProtocolConstants.versionTag, [Self.blocksCommand], header, ids]
             var start = 0
-            while start < h.bytes.count {
-                let end = min(start + frameBytes, h.bytes.count)
-                frames.append(Array(h.bytes[start..<end]))
-                start = end
+            if h.bytes.count <= frameBytes {
+                frames.append(h.bytes)  // shares the buffer: no copy
+            } else {
+                while start < h.bytes.count {
+                    let end = min(start + frameBytes, h.bytes.count)
+                    frames.append(Array(h.bytes[start..<end]))
+                    start = end
+                }
             }
             return frames
         }
@@ -68,9 +72,14 @@ public enum KVHandoffMessage: Sendable, Equatable {
             let expected = (count + blockSize - 1) / blockSize * blockBytes
             let total = frames.dropFirst(4).reduce(0) { $0 + $1.count }
             guard total == expected else { throw WireError.invalidField("kv", "\(total) bytes, expected \(expected)") }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(total)
-            for frame in frames.dropFirst(4) { bytes += frame }
+            var bytes: [UInt8]
+            if frames.count == 5 {
+                bytes = frames[4]  // one blob: shares its buffer
+            } else {
+                bytes = []
+                bytes.reserveCapacity(total)
+                for frame in frames.dropFirst(4) { bytes += frame }
+            }
             self = .blocks(KVHandoff(handoff: handoff, tokens: tokens, blockSizeTokens: blockSize, blockBytes: blockBytes,
                                      firstToken: Int32(first), bytes: bytes))
         default:

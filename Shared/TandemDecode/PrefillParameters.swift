@@ -27,14 +27,18 @@ public struct PrefillResult: Codable, Sendable, Equatable {
     /// From the first byte sent to the decode worker's acknowledgement.
     public var transferMilliseconds: Double
     public var worker: String
+    /// Prompts computed in the same batch as this one (itself included).
+    public var batchPrompts: Int
 
     enum CodingKeys: String, CodingKey {
         case tokens, bytes, checksum, worker
-        case firstToken = "first_token", computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms"
+        case firstToken = "first_token", computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms", batchPrompts = "batch_prompts"
     }
 
-    public init(firstToken: Int32, tokens: Int, bytes: Int, checksum: String, computeMilliseconds: Double, transferMilliseconds: Double, worker: String) {
+    public init(firstToken: Int32, tokens: Int, bytes: Int, checksum: String, computeMilliseconds: Double, transferMilliseconds: Double,
+                worker: String, batchPrompts: Int) {
         self.firstToken = firstToken; self.tokens = tokens; self.bytes = bytes; self.checksum = checksum
         self.computeMilliseconds = computeMilliseconds; self.transferMilliseconds = transferMilliseconds; self.worker = worker
+        self.batchPrompts = batchPrompts
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TandemDecode
 import TandemModel
 import TandemService
@@ -8,9 +9,12 @@ import TandemTransport
 /// samples the first token, sends the KV blocks straight to the decode worker named in the
 /// params over its data-plane socket, waits for its acknowledgement, and reports to the router.
 ///
-/// Prompts are computed one at a time on one thread of its own, which also owns the data-plane
-/// sockets (one DEALER per decode endpoint) — a plain thread like the decode engine's, so the
-/// long compute does not occupy a libdispatch worker.
+/// Prompts that wait are computed together: each job queues its prompt and starts a thread that
+/// takes the compute lock; whoever holds it takes every queued prompt and runs them as one batch
+/// (one forward call per chunk of `chunkTokens` tokens across all of them, each prompt its own
+/// sequence). The lock also guards the data-plane sockets (one DEALER per decode endpoint;
+/// ZeroMQ allows a socket to change threads across such a barrier). The compute runs on plain
+/// threads, never on a Swift concurrency or libdispatch worker.
 public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let modelName: String
     public let threads: Int
@@ -19,8 +23,14 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let chunkTokens: Int
     public let blockSizeTokens = 16
 
-    private let queue = SerialThread(name: "tandem-prefill")
-    // Owned by `queue`'s thread.
+    private struct Waiting {
+        var params: PrefillParameters
+        var continuation: CheckedContinuation<Result<PrefillResult, Error>, Never>
+    }
+
+    private let queued = Mutex<[Waiting]>([])
+    private let lock = NSLock()
+    // Guarded by `lock`.
     private var model: LlamaModel?
     private let context = ZMQContext()
     private var sockets: [String: ZMQSocket] = [:]
@@ -29,11 +39,20 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         self.modelName = modelName; self.threads = threads; self.workerName = workerName; self.chunkTokens = chunkTokens
     }
 
+    /// Closes the sockets before the context goes: terminating a ZeroMQ context waits for its
+    /// open sockets, so the process would hang at exit.
+    deinit {
+        for socket in sockets.values { socket.close() }
+    }
+
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
         let params = try job.decodeParams(PrefillParameters.self)
         guard !params.tokens.isEmpty else { throw JobFailure(code: "invalid_params", message: "no tokens", retryable: false) }
         let result: Result<PrefillResult, Error> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: Result { try self.prefill(params) }) }
+            queued.withLock { $0.append(Waiting(params: params, continuation: continuation)) }
+            let thread = Thread { self.computeQueued() }
+            thread.name = "tandem-prefill"
+            thread.start()
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -42,12 +61,14 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
 
     /// Loads the model now rather than on the first job (a missing model is reported per job).
     public func preload(onFailure: @escaping @Sendable (Error) -> Void) {
-        queue.async {
-            do { _ = try self.loadedModel() } catch { onFailure(error) }
-        }
+        Thread {
+            self.lock.withLock {
+                do { _ = try self.loadedModel() } catch { onFailure(error) }
+            }
+        }.start()
     }
 
-    /// Loads the model once (on the queue).
+    /// Loads the model once (under the lock).
     private func loadedModel() throws -> LlamaModel {
         if let model { return model }
         let path: String
@@ -61,32 +82,70 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         return made
     }
 
-    private func prefill(_ params: PrefillParameters) throws -> PrefillResult {
-        let model = try loadedModel()
-        guard params.tokens.count <= model.config.contextLength else {
-            throw JobFailure(code: "invalid_params", message: "the prompt is \(params.tokens.count) tokens; the context holds \(model.config.contextLength)", retryable: false)
+    /// Takes every queued prompt and computes them as one batch (a no-op when another thread
+    /// already took them).
+    private func computeQueued() {
+        lock.withLock {
+            let batch = queued.withLock { list -> [Waiting] in
+                defer { list.removeAll() }
+                return list
+            }
+            guard !batch.isEmpty else { return }
+            let results = prefill(batch.map(\.params))
+            for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
         }
+    }
+
+    /// Computes the prompts together, samples each one's first token and sends each one's blocks.
+    private func prefill(_ batch: [PrefillParameters]) -> [Result<PrefillResult, Error>] {
+        let model: LlamaModel
+        do { model = try loadedModel() } catch { return batch.map { _ in .failure(error) } }
+        var results: [Result<PrefillResult, Error>?] = batch.map { params in
+            params.tokens.count <= model.config.contextLength ? nil : .failure(JobFailure(
+                code: "invalid_params", message: "the prompt is \(params.tokens.count) tokens; the context holds \(model.config.contextLength)", retryable: false))
+        }
+        let members = batch.indices.filter { results[$0] == nil }
         let started = ContinuousClock.now
-        let cache = PagedKVCache(config: model.config, capacityTokens: params.tokens.count, blockSizeTokens: blockSizeTokens)
-        try cache.createSequence(0)
-        var logits: [Float] = []
-        var start = 0
-        while start < params.tokens.count {
-            let end = min(start + chunkTokens, params.tokens.count)
-            let chunk = Array(params.tokens[start..<end])
-            let out = try model.forward([ForwardRequest(sequence: 0, tokens: chunk, logitIndices: end == params.tokens.count ? [chunk.count - 1] : [])], cache: cache)
-            if end == params.tokens.count { logits = out[0][0] }
-            start = end
+        let cache = PagedKVCache(config: model.config, capacityTokens: members.reduce(0) { $0 + batch[$1].tokens.count + blockSizeTokens },
+                                 blockSizeTokens: blockSizeTokens)
+        var done = Array(repeating: 0, count: batch.count)
+        var logits: [Int: [Float]] = [:]
+        do {
+            for i in members { try cache.createSequence(i) }
+            // Chunks of at most `chunkTokens` tokens per forward call, across the prompts.
+            while members.contains(where: { done[$0] < batch[$0].tokens.count }) {
+                var budget = chunkTokens
+                var requests: [ForwardRequest] = []
+                for i in members where budget > 0 && done[i] < batch[i].tokens.count {
+                    let n = min(budget, batch[i].tokens.count - done[i])
+                    let last = done[i] + n == batch[i].tokens.count
+                    requests.append(ForwardRequest(sequence: i, tokens: Array(batch[i].tokens[done[i]..<done[i] + n]), logitIndices: last ? [n - 1] : []))
+                    done[i] += n
+                    budget -= n
+                }
+                let out = try model.forward(requests, cache: cache)
+                for (request, rows) in zip(requests, out) where !rows.isEmpty { logits[request.sequence] = rows[0] }
+            }
+        } catch {
+            for i in members { results[i] = .failure(error) }
+            return results.map { $0! }
         }
-        let first = Sampler.sample(logits: logits, history: params.tokens, parameters: params.sampling, position: params.tokens.count)
-        let handoff = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
-                                firstToken: first, bytes: try cache.exportBlocks(0))
-        let computed = ContinuousClock.now
-        try send(handoff, to: params.decodeEndpoint)
-        let acknowledged = ContinuousClock.now
-        return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: handoff.bytes.count, checksum: handoff.checksum,
-                             computeMilliseconds: Self.milliseconds(computed - started), transferMilliseconds: Self.milliseconds(acknowledged - computed),
-                             worker: workerName)
+        let computeMilliseconds = Self.milliseconds(ContinuousClock.now - started)
+        for i in members {
+            let params = batch[i]
+            results[i] = Result {
+                let first = Sampler.sample(logits: logits[i]!, history: params.tokens, parameters: params.sampling, position: params.tokens.count)
+                let handoff = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
+                                        firstToken: first, bytes: try cache.exportBlocks(i))
+                let sending = ContinuousClock.now
+                try send(handoff, to: params.decodeEndpoint)
+                return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: handoff.bytes.count, checksum: handoff.checksum,
+                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: Self.milliseconds(ContinuousClock.now - sending),
+                                     worker: workerName, batchPrompts: members.count)
+            }
+            cache.release(i)
+        }
+        return results.map { $0! }
     }
 
     /// Sends the blocks and waits (up to 10 s) for the decode worker's acknowledgement.

@@ -33,11 +33,7 @@ final class GenerateIntegrationTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        for child in children.reversed() { child.terminate(grace: 5) }
-        if testRun?.hasSucceeded == false {
-            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
-        }
-        children.removeAll()
+        ChildProcess.stopAll(&children, printingLogs: testRun?.hasSucceeded == false)
         database?.drop()
     }
 
@@ -224,6 +220,7 @@ final class GenerateIntegrationTests: XCTestCase {
         ]
         let results = try generateConcurrently(router, cases)
         let (model, tokenizer) = Self.reference!
+        var batchSizes: [Int] = []
         for (i, params) in cases.enumerated() {
             let streamed = results[i]
             try assertMatchesLocal(streamed, params)
@@ -238,7 +235,9 @@ final class GenerateIntegrationTests: XCTestCase {
                                      bytes: try cache.exportBlocks(0))
             XCTAssertEqual(prefill.bytes, expected.bytes.count)
             XCTAssertEqual(prefill.checksum, expected.checksum, "KV bytes received by decode equal the computed ones")
+            batchSizes.append(prefill.batchPrompts)
         }
+        XCTAssertGreaterThan(batchSizes.max() ?? 0, 1, "prompts that waited were computed in one batch: \(batchSizes)")
         // A short prompt is prefilled in place.
         let short = try generate(router, .init(prompt: "Hi", maxTokens: 3))
         XCTAssertNil(short.result?.prefill)

@@ -61,3 +61,15 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 }
+
+extension ChildProcess {
+    /// Stops `children` newest first (SIGTERM, then SIGKILL after `grace`) and empties the list;
+    /// with `printingLogs` (a failed test), prints the tail of each one's log first.
+    public static func stopAll(_ children: inout [ChildProcess], printingLogs: Bool, grace: TimeInterval = 5) {
+        for child in children.reversed() { child.terminate(grace: grace) }
+        if printingLogs {
+            for child in children { print("---- \(child.name) log ----\n\(child.log.suffix(4000))") }
+        }
+        children.removeAll()
+    }
+}
