@@ -140,7 +140,10 @@ public struct LocalStack: Sendable {
     }
 
     private func startWorker(_ service: String, index: Int, settings: StackSettings) throws -> StackProcess {
-        try start(name: "\(service).\(index)", executable: executable(of: service).path, arguments: ["--router", settings.workerEndpoint])
+        // Workers that submit jobs themselves (decode asks for prefills) find the client endpoint in
+        // TANDEM_ROUTER, which children inherit.
+        setenv("TANDEM_ROUTER", settings.clientEndpoint, 1)
+        return try start(name: "\(service).\(index)", executable: executable(of: service).path, arguments: ["--router", settings.workerEndpoint])
     }
 
     private func start(name: String, executable: String, arguments: [String]) throws -> StackProcess {
