@@ -33,7 +33,10 @@ public struct GenerateHandler: JobHandler {
         } catch {
             throw JobFailure(code: "invalid_params", message: error.description, retryable: false)
         }
-        let resumed = params.resumeTokens ?? []
+        // Tokens an earlier attempt streamed: from the params, else from the router's ledger (one
+        // partial per token, each `{"text", "ids"}`), so a retried generation re-prefills them
+        // instead of generating them again.
+        let resumed = params.resumeTokens ?? Self.ledgerTokens(job.ledger)
         guard prompt.count + resumed.count <= engine.contextTokens else {
             throw JobFailure(code: "invalid_params", message: "\(DecodeAdmissionError.promptTooLong(tokens: prompt.count + resumed.count, contextTokens: engine.contextTokens))", retryable: false)
         }
@@ -127,5 +130,17 @@ public struct GenerateHandler: JobHandler {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// The token ids in a generation's ledger, or none if any entry cannot be read (then the
+    /// generation starts over, which gives the same output, only later).
+    static func ledgerTokens(_ ledger: [String?]) -> [Int32] {
+        var tokens: [Int32] = []
+        for entry in ledger {
+            guard let entry, let object = (try? JSONSerialization.jsonObject(with: Data(entry.utf8))) as? [String: Any],
+                  let ids = object["ids"] as? [Int] else { return [] }
+            tokens += ids.map { Int32(truncatingIfNeeded: $0) }
+        }
+        return tokens
     }
 }

@@ -14,6 +14,8 @@ struct LiveJob {
     var cancelRequested = false
     /// The routing identity of the worker running it.
     var workerIdentity: [UInt8]?
-    /// The next partial `seq` to relay; a retried job's repeated partials are dropped, not relayed twice.
-    var nextSeq: Int64 = 0
+    /// The `data` of every partial relayed so far, by `seq`: handed to the next attempt so it can
+    /// resume. Its count is the next `seq` to relay; a retried job's repeats are dropped.
+    var ledger: [String?] = []
+    var nextSeq: Int64 { Int64(ledger.count) }
 }

@@ -42,7 +42,8 @@ extension Router {
         case .partial(let id, let attempt, let seq, let data, let blobs):
             guard var job = heldJob(id, attempt, by: identity) else { return }
             guard seq >= job.nextSeq else { return }  // already relayed by an earlier attempt
-            job.nextSeq = seq + 1
+            // A worker that skips numbers leaves nil entries: the ledger stays indexed by seq.
+            job.ledger += Array(repeating: nil, count: Int(seq - job.nextSeq)) + [data]
             jobs[id] = job
             let partial = ClientReply.partial(.init(job: id, seq: seq, data: data, blobs: blobs))
             for subscriber in job.subscribers { send(client: subscriber, partial) }
@@ -173,7 +174,8 @@ extension Router {
                 workerTable[identity]!.lastDispatch = dispatchSerial
                 persist([.upsert(job.row), .event(JobEvent(jobId: id, at: now, kind: "dispatched", worker: job.row.worker,
                                                            detail: #"{"attempt":\#(job.row.attempts)}"#))])
-                send(worker: identity, .dispatch(.init(job: id, attempt: job.row.attempts, kind: job.row.kind, params: job.row.params, priority: job.row.priority)))
+                send(worker: identity, .dispatch(.init(job: id, attempt: job.row.attempts, kind: job.row.kind, params: job.row.params,
+                                                      priority: job.row.priority, ledger: job.ledger)))
             }
         }
     }

@@ -75,7 +75,12 @@ public final class Router: @unchecked Sendable {
 
         let recovered = try reader.recoverAfterRestart(reason: "router restarted while the job was running")
         for row in recovered {
-            jobs[row.id] = LiveJob(row: row, subscribers: [], durable: true)
+            var job = LiveJob(row: row, subscribers: [], durable: true)
+            // What earlier attempts streamed: relayed once, and handed to the next attempt to resume from.
+            for output in try reader.outputs(jobId: row.id) where output.seq >= job.nextSeq {
+                job.ledger += Array(repeating: nil, count: Int(output.seq - job.nextSeq)) + [output.data]
+            }
+            jobs[row.id] = job
             waiting[row.service, default: 0] += 1
             enqueue(row)
         }

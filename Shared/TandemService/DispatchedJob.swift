@@ -9,14 +9,19 @@ public struct DispatchedJob: Sendable {
     /// The client's parameters, a JSON object as text.
     public var params: String
     public var priority: Int32
+    /// The `data` of the partials earlier attempts streamed, in `seq` order: a handler that can
+    /// continue from them (a generation) resumes instead of starting over, and numbers its next
+    /// partial `ledger.count`.
+    public var ledger: [String?]
     public var blobs: [[UInt8]]
 
-    public init(id: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, blobs: [[UInt8]] = []) {
+    public init(id: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, ledger: [String?] = [], blobs: [[UInt8]] = []) {
         self.id = id
         self.attempt = attempt
         self.kind = kind
         self.params = params
         self.priority = priority
+        self.ledger = ledger
         self.blobs = blobs
     }
 

@@ -173,7 +173,7 @@ final class WorkerLoop: @unchecked Sendable {
                 return
             }
             start(DispatchedJob(id: dispatch.job, attempt: dispatch.attempt, kind: dispatch.kind, params: dispatch.params,
-                                priority: dispatch.priority, blobs: dispatch.blobs))
+                                priority: dispatch.priority, ledger: dispatch.ledger, blobs: dispatch.blobs))
         }
     }
 

@@ -16,14 +16,18 @@ public enum RouterMessage: Sendable, Equatable {
         public var kind: String
         public var params: String
         public var priority: Int32
+        /// The `data` of every partial earlier attempts produced, in `seq` order (nil where a partial
+        /// had none): what a job needs to resume instead of starting over. Travels as the last blob.
+        public var ledger: [String?]
         public var blobs: [[UInt8]]
 
-        public init(job: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, blobs: [[UInt8]] = []) {
+        public init(job: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, ledger: [String?] = [], blobs: [[UInt8]] = []) {
             self.job = job
             self.attempt = attempt
             self.kind = kind
             self.params = params
             self.priority = priority
+            self.ledger = ledger
             self.blobs = blobs
         }
     }
@@ -37,10 +41,16 @@ public enum RouterMessage: Sendable, Equatable {
     public var envelope: Envelope {
         switch self {
         case .dispatch(let dispatch):
-            return Envelope(command: Command.dispatch.rawValue, header: [
+            var header: [String: WireValue] = [
                 "job": .string(dispatch.job.uuidString), "attempt": .int(Int64(dispatch.attempt)), "kind": .string(dispatch.kind),
                 "params": .string(dispatch.params), "priority": .int(Int64(dispatch.priority)),
-            ], blobs: dispatch.blobs)
+            ]
+            var blobs = dispatch.blobs
+            if !dispatch.ledger.isEmpty {
+                header["ledger"] = .int(Int64(dispatch.ledger.count))
+                blobs.append(LedgerBlob.encode(dispatch.ledger))
+            }
+            return Envelope(command: Command.dispatch.rawValue, header: header, blobs: blobs)
         case .cancel(let job, let attempt):
             return Envelope(command: Command.cancel.rawValue, header: ["job": .string(job.uuidString), "attempt": .int(Int64(attempt))])
         case .heartbeat:
@@ -59,9 +69,15 @@ public enum RouterMessage: Sendable, Equatable {
         if command != .dispatch, !envelope.blobs.isEmpty { throw .unexpectedBlobs(envelope.blobs.count) }
         switch command {
         case .dispatch:
+            var blobs = envelope.blobs
+            var ledger: [String?] = []
+            if let count: Int = try fields.optionalInteger("ledger"), count > 0 {
+                guard let last = blobs.popLast() else { throw .invalidField("ledger", "no ledger blob") }
+                ledger = try LedgerBlob.decode(last, count: count)
+            }
             self = .dispatch(Dispatch(
                 job: try fields.jobId(), attempt: try fields.integer("attempt"), kind: try fields.string("kind"),
-                params: try fields.string("params"), priority: try fields.optionalInteger("priority") ?? 0, blobs: envelope.blobs))
+                params: try fields.string("params"), priority: try fields.optionalInteger("priority") ?? 0, ledger: ledger, blobs: blobs))
         case .cancel:
             self = .cancel(job: try fields.jobId(), attempt: try fields.integer("attempt"))
         case .heartbeat:

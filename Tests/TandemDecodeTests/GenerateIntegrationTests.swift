@@ -282,6 +282,8 @@ final class GenerateIntegrationTests: XCTestCase {
             // The stream (deduplicated by seq at the router) is exactly the undisturbed output.
             try assertMatchesLocal(run, params)
             XCTAssertEqual(run.result?.worker, "decode-b")
+            // decode-b resumed from the router's ledger rather than generating those tokens again.
+            XCTAssertGreaterThan(run.result?.resumedTokens ?? 0, 0, "resumed from the ledger")
             // The ledger in PostgreSQL holds each token once, in order.
             let row = try client.query(.job(run.final.job)) as? [String: Any]
             let outputs = row?["outputs"] as? [[String: Any]] ?? []

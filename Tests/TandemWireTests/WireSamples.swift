@@ -45,6 +45,7 @@ enum WireSamples {
 
     static let routerMessages: [RouterMessage] = [
         .dispatch(.init(job: job, attempt: 1, kind: "echo", params: "{}", priority: 9, blobs: [[4, 5]])),
+        .dispatch(.init(job: job, attempt: 2, kind: "generate", params: "{}", ledger: [#"{"ids":[7]}"#, nil], blobs: [[1]])),
         .cancel(job: job, attempt: 2),
         .heartbeat,
         .disconnect(reason: "unknown worker"),
