@@ -6,6 +6,9 @@ import PackageDescription
 /// (MEASURED.md). Every machine this project runs on has AVX2; AVX-512 is chosen at run time.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 
+/// The model runtime's hot loops are optimized in every configuration.
+let kernelSettings: [SwiftSetting] = fastMath + [.unsafeFlags(["-O"])]
+
 let package = Package(
     name: "Tandem",
     platforms: [.macOS(.v14)],
@@ -47,9 +50,14 @@ let package = Package(
         .target(name: "TandemClient", dependencies: ["TandemWire", "TandemTransport"], path: "Shared/TandemClient"),
         // Local stack: a private PostgreSQL cluster and supervised service processes.
         .target(name: "TandemStack", dependencies: ["TandemStore"], path: "Shared/TandemStack"),
+        // SIMD kernels: quantized products, norms, RoPE, softmax, SiLU, and the compute pool.
+        // Built with -O even in debug (a debug `swift test` would otherwise run them ~100× slower).
+        .target(name: "TandemKernels", path: "Shared/TandemKernels", swiftSettings: kernelSettings),
+        // The model runtime: GGUF reader, tokenizer, Llama forward pass, paged KV cache, sampling.
+        .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.
         .target(name: "TandemCLI", dependencies: [
-            "TandemClient", "TandemStack", "TandemWire",
+            "TandemClient", "TandemStack", "TandemWire", "TandemModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/TandemCLI"),
 
@@ -62,6 +70,8 @@ let package = Package(
         ], path: "Services/tandem-echo"),
 
         .target(name: "TestSupport", dependencies: ["TandemStore", "TandemStack"], path: "Tests/TestSupport"),
+        .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
+                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore", "TestSupport"], path: "Tests/TandemStoreTests"),

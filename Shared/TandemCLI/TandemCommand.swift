@@ -6,7 +6,7 @@ public struct TandemCommand: ParsableCommand {
         commandName: "tandem",
         abstract: "Tandem inference fabric: jobs, stacks, models and benchmarks.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [ModelsCommand.self, GenerateCommand.self, TokenizeCommand.self, BenchCommand.self]
     )
 
     public init() {}

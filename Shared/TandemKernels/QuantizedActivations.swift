@@ -1,0 +1,77 @@
+/// Activations quantized to 8-bit blocks of 32, the way llama.cpp feeds its quantized products
+/// (`block_q8_1`): per block a scale `d = max|x| / 127`, the rounded values `q = x / d`, and
+/// `s = d · Σq` so that the Q4_1 offset term needs no pass over the block.
+///
+/// Quantizing the activations lets the inner product run on integers (16-bit products, 32-bit
+/// sums) instead of converting every weight nibble to a float. Storage is owned by the caller and
+/// reused across calls.
+public struct QuantizedActivations: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let blocksPerRow: Int
+    /// `rows × blocksPerRow` scales.
+    public let scales: UnsafeMutablePointer<Float>
+    /// `rows × blocksPerRow` values of `d · Σq`.
+    public let sums: UnsafeMutablePointer<Float>
+    /// `rows × columns` quantized values.
+    public let values: UnsafeMutablePointer<Int8>
+
+    /// Allocates room for `rows` rows of `columns` values (a multiple of 32).
+    public init(rows: Int, columns: Int) {
+        precondition(columns % 32 == 0, "columns must be a multiple of 32")
+        self.rows = rows
+        self.columns = columns
+        blocksPerRow = columns / 32
+        scales = .allocate(capacity: max(1, rows * blocksPerRow))
+        sums = .allocate(capacity: max(1, rows * blocksPerRow))
+        values = .allocate(capacity: max(1, rows * columns))
+    }
+
+    public func deallocate() {
+        scales.deallocate(); sums.deallocate(); values.deallocate()
+    }
+
+    /// Quantizes `count` rows of `x` (row stride `columns`) into rows `0..<count`.
+    public func quantize(_ x: UnsafePointer<Float>, count: Int) {
+        precondition(count <= rows)
+        for b in 0..<(count * blocksPerRow) {
+            quantizeBlock(x + b * 32, block: b)
+        }
+    }
+
+    @inline(__always)
+    func quantizeBlock(_ x: UnsafePointer<Float>, block b: Int) {
+        let raw = UnsafeRawPointer(x)
+        var v = (raw.loadUnaligned(as: SIMD16<Float>.self), raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+        let amax = max(pointwiseMax(v.0, -v.0).max(), pointwiseMax(v.1, -v.1).max())
+        let d = amax / 127
+        let id: Float = d != 0 ? 1 / d : 0
+        v.0 = (v.0 * id).rounded(.toNearestOrEven)
+        v.1 = (v.1 * id).rounded(.toNearestOrEven)
+        let q0 = SIMD16<Int32>(v.0, rounding: .towardZero)
+        let q1 = SIMD16<Int32>(v.1, rounding: .towardZero)
+        let out = UnsafeMutableRawPointer(values + b * 32)
+        out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q0), as: SIMD16<Int8>.self)
+        out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q1), toByteOffset: 16, as: SIMD16<Int8>.self)
+        scales[b] = d
+        sums[b] = d * Float((q0 &+ q1).wrappedSum())
+    }
+
+    /// The plain scalar twin of `quantize`, for tests.
+    public func quantizeScalar(_ x: UnsafePointer<Float>, count: Int) {
+        for b in 0..<(count * blocksPerRow) {
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[b * 32 + j])) }
+            let d = amax / 127
+            let id: Float = d != 0 ? 1 / d : 0
+            var sum = 0
+            for j in 0..<32 {
+                let q = Int((x[b * 32 + j] * id).rounded(.toNearestOrEven))
+                values[b * 32 + j] = Int8(q)
+                sum += q
+            }
+            scales[b] = d
+            sums[b] = d * Float(sum)
+        }
+    }
+}

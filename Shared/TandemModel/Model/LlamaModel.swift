@@ -1,0 +1,207 @@
+import TandemKernels
+
+/// A Llama model over a memory-mapped GGUF file, with a batch-first forward pass.
+///
+/// One `forward` call takes many sequences, each with its own positions and any number of new
+/// tokens, reads every weight matrix once for all of them, writes their keys and values into a
+/// `PagedKVCache`, and returns logits for the positions asked. Prefill, continuous-batching
+/// decode and speculative verification are all this one call.
+///
+/// ```swift
+/// let model = try LlamaModel(path: "models/SmolLM2-135M-Instruct.Q4_1.gguf", threads: 2)
+/// let cache = PagedKVCache(config: model.config, capacityTokens: 4096)
+/// try cache.createSequence(0)
+/// let logits = try model.forward([ForwardRequest(sequence: 0, tokens: prompt)], cache: cache)
+/// ```
+public final class LlamaModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    public let pool: ComputePool
+
+    public init(file: GGUFFile, threads: Int) throws {
+        self.file = file
+        config = try LlamaConfig(file: file)
+        weights = try LlamaWeights(file: file, config: config)
+        pool = ComputePool(threadCount: threads)
+    }
+
+    public convenience init(path: String, threads: Int) throws {
+        try self.init(file: try GGUFFile(path: path), threads: threads)
+    }
+
+    deinit { pool.shutdown() }
+
+    /// Runs the batch and returns, per request, one logits vector (`vocabularySize` floats) per
+    /// entry of its `logitIndices`.
+    public func forward(_ batch: [ForwardRequest], cache: PagedKVCache) throws -> [[[Float]]] {
+        let c = config
+        let dim = c.embeddingLength, kvDim = c.kvDimension, hd = c.headDimension, ff = c.feedForwardLength
+        let tokenCount = batch.reduce(0) { $0 + $1.tokens.count }
+        guard tokenCount > 0 else { return batch.map { _ in [] } }
+
+        // Positions and cache slots of every new token.
+        var positions: [Int] = []
+        var slots: [(block: Int, slot: Int)] = []
+        var sequenceOfToken: [Int] = []
+        positions.reserveCapacity(tokenCount)
+        for (r, req) in batch.enumerated() {
+            guard let table = cache.table(req.sequence) else { throw KVCacheError.unknownSequence(req.sequence) }
+            guard table.tokenCount + req.tokens.count <= c.contextLength else {
+                throw KVCacheError.contextExceeded(table.tokenCount + req.tokens.count)
+            }
+            let start = table.tokenCount
+            slots += try cache.append(req.sequence, tokens: req.tokens)
+            positions += (0..<req.tokens.count).map { start + $0 }
+            sequenceOfToken += Array(repeating: r, count: req.tokens.count)
+        }
+        let blockTables = batch.map { cache.table($0.sequence)!.blocks }
+
+        let scratch = ForwardScratch(tokens: tokenCount, config: c)
+        defer { scratch.deallocate() }
+        let x = scratch.x, h = scratch.h
+
+        // Embeddings.
+        var t = 0
+        for req in batch {
+            for token in req.tokens {
+                guard token >= 0, Int(token) < c.vocabularySize else { throw TokenizerError.malformedVocabulary("token id \(token) out of range") }
+                weights.tokenEmbedding.dequantizeRow(Int(token), into: x + t * dim)
+                t += 1
+            }
+        }
+
+        for (layer, w) in weights.blocks.enumerated() {
+            // Attention.
+            w.attentionNorm.withUnsafeBufferPointer { norm in
+                for t in 0..<tokenCount { VectorMath.rmsNorm(x + t * dim, weight: norm.baseAddress!, epsilon: c.rmsEpsilon, count: dim, into: h + t * dim) }
+            }
+            scratch.xq.quantize(h, count: tokenCount)
+            Matmul.multiply([
+                MatmulJob(weight: w.query, output: scratch.q, outputStride: dim),
+                MatmulJob(weight: w.key, output: scratch.k, outputStride: kvDim),
+                MatmulJob(weight: w.value, output: scratch.v, outputStride: kvDim),
+            ], x: h, xq: scratch.xq, tokens: tokenCount, pool: pool)
+            for t in 0..<tokenCount {
+                VectorMath.rope(scratch.q + t * dim, heads: c.headCount, headDimension: hd, ropeDimension: c.ropeDimension, position: positions[t], base: c.ropeBase)
+                VectorMath.rope(scratch.k + t * kvDim, heads: c.headCountKV, headDimension: hd, ropeDimension: c.ropeDimension, position: positions[t], base: c.ropeBase)
+                let (block, slot) = slots[t]
+                cache.key(block: block, layer: layer, slot: slot).update(from: scratch.k + t * kvDim, count: kvDim)
+                cache.value(block: block, layer: layer, slot: slot).update(from: scratch.v + t * kvDim, count: kvDim)
+            }
+            attention(layer: layer, tokenCount: tokenCount, positions: positions, sequenceOfToken: sequenceOfToken,
+                      blockTables: blockTables, cache: cache, scratch: scratch)
+            scratch.xq.quantize(scratch.attention, count: tokenCount)
+            Matmul.multiply([MatmulJob(weight: w.attentionOutput, output: h, outputStride: dim)],
+                            x: scratch.attention, xq: scratch.xq, tokens: tokenCount, pool: pool)
+            for i in 0..<tokenCount * dim { x[i] += h[i] }
+
+            // Feed-forward (SwiGLU).
+            w.feedForwardNorm.withUnsafeBufferPointer { norm in
+                for t in 0..<tokenCount { VectorMath.rmsNorm(x + t * dim, weight: norm.baseAddress!, epsilon: c.rmsEpsilon, count: dim, into: h + t * dim) }
+            }
+            scratch.xq.quantize(h, count: tokenCount)
+            Matmul.multiply([
+                MatmulJob(weight: w.gate, output: scratch.gate, outputStride: ff),
+                MatmulJob(weight: w.up, output: scratch.up, outputStride: ff),
+            ], x: h, xq: scratch.xq, tokens: tokenCount, pool: pool)
+            VectorMath.swiGLU(scratch.gate, up: scratch.up, count: tokenCount * ff)
+            scratch.xqWide.quantize(scratch.gate, count: tokenCount)
+            Matmul.multiply([MatmulJob(weight: w.down, output: h, outputStride: dim)],
+                            x: scratch.gate, xq: scratch.xqWide, tokens: tokenCount, pool: pool)
+            for i in 0..<tokenCount * dim { x[i] += h[i] }
+        }
+
+        for req in batch { cache.sealFullBlocks(req.sequence) }
+
+        // Logits for the asked positions only.
+        var wanted: [(request: Int, token: Int)] = []
+        var start = 0
+        for (r, req) in batch.enumerated() {
+            for i in req.logitIndices { precondition(i >= 0 && i < req.tokens.count, "logit index out of range"); wanted.append((r, start + i)) }
+            start += req.tokens.count
+        }
+        var result: [[[Float]]] = batch.map { _ in [] }
+        guard !wanted.isEmpty else { return result }
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: wanted.count * dim)
+        defer { rows.deallocate() }
+        weights.outputNorm.withUnsafeBufferPointer { norm in
+            for (i, w) in wanted.enumerated() { VectorMath.rmsNorm(x + w.token * dim, weight: norm.baseAddress!, epsilon: c.rmsEpsilon, count: dim, into: rows + i * dim) }
+        }
+        let xq = QuantizedActivations(rows: wanted.count, columns: dim)
+        defer { xq.deallocate() }
+        xq.quantize(rows, count: wanted.count)
+        var logits = [Float](repeating: 0, count: wanted.count * c.vocabularySize)
+        logits.withUnsafeMutableBufferPointer { out in
+            Matmul.multiply([MatmulJob(weight: weights.output, output: out.baseAddress!, outputStride: c.vocabularySize)],
+                            x: rows, xq: xq, tokens: wanted.count, pool: pool)
+        }
+        for (i, w) in wanted.enumerated() {
+            result[w.request].append(Array(logits[i * c.vocabularySize..<(i + 1) * c.vocabularySize]))
+        }
+        return result
+    }
+
+    /// Causal grouped-query attention of every new token over its own sequence's cached
+    /// positions, parallel over (token, head).
+    private func attention(layer: Int, tokenCount: Int, positions: [Int], sequenceOfToken: [Int],
+                           blockTables: [[Int]], cache: PagedKVCache, scratch: ForwardScratch) {
+        let c = config
+        let hd = c.headDimension, dim = c.embeddingLength
+        let group = c.headCount / c.headCountKV
+        let scale = 1 / Float(hd).squareRoot()
+        let bs = cache.blockSizeTokens
+        let heads = c.headCount
+        nonisolated(unsafe) let q = scratch.q
+        nonisolated(unsafe) let out = scratch.attention
+        let maxPosition = positions.max()! + 1
+        pool.run(chunkCount: tokenCount * heads) { chunk in
+            let t = chunk / heads, head = chunk % heads
+            let kvHead = head / group
+            let table = blockTables[sequenceOfToken[t]]
+            let length = positions[t] + 1
+            let qh = UnsafePointer(q + t * dim + head * hd)
+            let o = out + t * dim + head * hd
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: maxPosition) { scoresBuffer in
+                let scores = scoresBuffer.baseAddress!
+                for j in 0..<length {
+                    let k = cache.key(block: table[j / bs], layer: layer, slot: j % bs) + kvHead * hd
+                    scores[j] = VectorMath.dot(qh, k, count: hd) * scale
+                }
+                VectorMath.softmax(scores, count: length)
+                o.initialize(repeating: 0, count: hd)
+                for j in 0..<length {
+                    let v = cache.value(block: table[j / bs], layer: layer, slot: j % bs) + kvHead * hd
+                    VectorMath.addScaled(o, v, scores[j], count: hd)
+                }
+            }
+        }
+    }
+}
+
+/// Per-call activation buffers of a forward pass.
+final class ForwardScratch {
+    let x, h, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
+    let xq: QuantizedActivations
+    let xqWide: QuantizedActivations
+
+    init(tokens: Int, config c: LlamaConfig) {
+        let dim = c.embeddingLength
+        x = .allocate(capacity: tokens * dim)
+        h = .allocate(capacity: tokens * dim)
+        q = .allocate(capacity: tokens * dim)
+        k = .allocate(capacity: tokens * c.kvDimension)
+        v = .allocate(capacity: tokens * c.kvDimension)
+        attention = .allocate(capacity: tokens * dim)
+        gate = .allocate(capacity: tokens * c.feedForwardLength)
+        up = .allocate(capacity: tokens * c.feedForwardLength)
+        xq = QuantizedActivations(rows: tokens, columns: dim)
+        xqWide = QuantizedActivations(rows: tokens, columns: c.feedForwardLength)
+    }
+
+    func deallocate() {
+        for p in [x, h, q, k, v, attention, gate, up] { p.deallocate() }
+        xq.deallocate()
+        xqWide.deallocate()
+    }
+}

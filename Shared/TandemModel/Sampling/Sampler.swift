@@ -1,0 +1,70 @@
+import Foundation
+
+/// Chooses tokens from logits; a pure function of (logits, history, parameters, position).
+public enum Sampler {
+    /// The token for `position` (the index of the token being generated in its sequence, which
+    /// keys the random draw). `history` is the sequence so far, for the repetition penalty.
+    public static func sample(logits: [Float], history: [Int32], parameters p: SamplingParameters, position: Int) -> Int32 {
+        var l = logits
+        if p.repetitionPenalty != 1 {
+            for t in Set(history.suffix(p.repetitionWindow)) where t >= 0 && Int(t) < l.count {
+                let v = l[Int(t)]
+                l[Int(t)] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty
+            }
+        }
+        if p.temperature <= 0 { return argmax(l) }
+
+        // Candidates sorted by logit, most likely first (ties: lower id first).
+        var candidates = Array(0..<l.count)
+        if p.topK > 0 && p.topK < l.count {
+            candidates = Array(candidates.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }.prefix(p.topK))
+        } else {
+            candidates.sort { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+        }
+        let maxLogit = l[candidates[0]]
+        var probs = candidates.map { Double(exp((l[$0] - maxLogit) / p.temperature)) }
+        var total = probs.reduce(0, +)
+        if p.topP < 1 {
+            var cumulative = 0.0
+            var keep = probs.count
+            for (i, q) in probs.enumerated() {
+                cumulative += q / total
+                if cumulative >= Double(p.topP) { keep = i + 1; break }
+            }
+            candidates.removeLast(candidates.count - keep)
+            probs.removeLast(probs.count - keep)
+            total = probs.reduce(0, +)
+        }
+        if p.minP > 0 {
+            let threshold = probs[0] * Double(p.minP)
+            let keep = probs.firstIndex { $0 < threshold } ?? probs.count
+            candidates.removeLast(candidates.count - keep)
+            probs.removeLast(probs.count - keep)
+            total = probs.reduce(0, +)
+        }
+        let u = CounterRNG.uniform(seed: p.seed, position: position) * total
+        var acc = 0.0
+        for (i, q) in probs.enumerated() {
+            acc += q
+            if u < acc { return Int32(candidates[i]) }
+        }
+        return Int32(candidates[candidates.count - 1])
+    }
+
+    /// The index of the largest logit (the lowest index on ties).
+    public static func argmax(_ l: [Float]) -> Int32 {
+        var best = 0
+        for i in 1..<l.count where l[i] > l[best] { best = i }
+        return Int32(best)
+    }
+
+    /// The `k` most likely tokens with their log-probabilities under the raw logits.
+    public static func topLogprobs(_ l: [Float], k: Int) -> [(token: Int32, logprob: Float)] {
+        let m = l.max() ?? 0
+        var sum = 0.0
+        for v in l { sum += exp(Double(v - m)) }
+        let logZ = Float(log(sum)) + m
+        let top = l.indices.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }.prefix(k)
+        return top.map { (Int32($0), l[$0] - logZ) }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import TandemKernels
+@testable import TandemModel
+import XCTest
+
+/// The batch-first forward pass on a tiny random-weight model: batching, chunking and prefix
+/// sharing must not change any logit.
+final class ForwardPassTests: XCTestCase {
+    var model: LlamaModel!
+    var path: String!
+
+    override func setUpWithError() throws {
+        path = try TinyModel.write()
+        model = try LlamaModel(path: path, threads: 2)
+    }
+
+    override func tearDown() {
+        model = nil
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func prompt(_ n: Int, salt: Int) -> [Int32] { (0..<n).map { Int32(($0 * 7 + salt * 13) % 64) } }
+
+    func testReadsHyperParametersFromMetadata() {
+        XCTAssertEqual(model.config, TinyModel.config)
+        XCTAssertEqual(model.weights.output.data, model.weights.tokenEmbedding.data, "tied output embedding")
+    }
+
+    func testBatchedEqualsSolo() throws {
+        let prompts = [prompt(5, salt: 1), prompt(23, salt: 2), prompt(1, salt: 3), prompt(40, salt: 4)]
+        let solo = try prompts.enumerated().map { i, p -> [[Float]] in
+            let cache = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+            try cache.createSequence(i)
+            return try model.forward([ForwardRequest(sequence: i, tokens: p, logitIndices: Array(p.indices))], cache: cache)[0]
+        }
+        let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)
+        for i in prompts.indices { try cache.createSequence(i) }
+        let batched = try model.forward(prompts.enumerated().map { ForwardRequest(sequence: $0, tokens: $1, logitIndices: Array($1.indices)) }, cache: cache)
+        for i in prompts.indices {
+            for (a, b) in zip(batched[i], solo[i]) { XCTAssertLessThan(VectorMath.nmse(a, b), 1e-10, "sequence \(i)") }
+        }
+        // Then one decode step of all four together equals each alone.
+        let next: [Int32] = [3, 9, 27, 60]
+        let step = try model.forward(next.enumerated().map { ForwardRequest(sequence: $0, tokens: [$1]) }, cache: cache)
+        for i in prompts.indices {
+            let c = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+            try c.createSequence(0)
+            let full = try model.forward([ForwardRequest(sequence: 0, tokens: prompts[i] + [next[i]])], cache: c)[0][0]
+            XCTAssertLessThan(VectorMath.nmse(step[i][0], full), 1e-10)
+        }
+    }
+
+    func testChunkedPrefillAndDecodeEqualOnePass() throws {
+        let p = prompt(37, salt: 5)
+        let cache = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+        try cache.createSequence(0)
+        let whole = try model.forward([ForwardRequest(sequence: 0, tokens: p, logitIndices: Array(p.indices))], cache: cache)[0]
+        let cache2 = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+        try cache2.createSequence(0)
+        var pieces: [[Float]] = []
+        var start = 0
+        for size in [10, 1, 16, 3, 7] {
+            let chunk = Array(p[start..<start + size])
+            pieces += try model.forward([ForwardRequest(sequence: 0, tokens: chunk, logitIndices: Array(chunk.indices))], cache: cache2)[0]
+            start += size
+        }
+        XCTAssertEqual(pieces.count, whole.count)
+        for (a, b) in zip(pieces, whole) { XCTAssertLessThan(VectorMath.nmse(a, b), 1e-10) }
+    }
+
+    func testPrefixSharingReusesBlocksAndKeepsLogits() throws {
+        let shared = prompt(24, salt: 6)
+        let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)
+        XCTAssertEqual(try cache.createSequence(0, prompt: shared + [1, 2]), 0)
+        let first = try model.forward([ForwardRequest(sequence: 0, tokens: shared + [1, 2])], cache: cache)[0][0]
+        _ = first
+        let second = shared + [5, 6, 7]
+        let cached = try cache.createSequence(1, prompt: second)
+        XCTAssertEqual(cached, 24, "three full blocks of 8 are shared")
+        XCTAssertEqual(cache.table(1)!.blocks.prefix(3), cache.table(0)!.blocks.prefix(3))
+        XCTAssertEqual(cache.refcount(ofBlock: cache.table(0)!.blocks[0]), 2)
+        let reused = try model.forward([ForwardRequest(sequence: 1, tokens: Array(second[cached...]))], cache: cache)[0][0]
+        let fresh = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+        try fresh.createSequence(0)
+        let expected = try model.forward([ForwardRequest(sequence: 0, tokens: second)], cache: fresh)[0][0]
+        XCTAssertLessThan(VectorMath.nmse(reused, expected), 1e-10)
+    }
+
+    func testExportImportContinuesIdentically() throws {
+        let p = prompt(19, salt: 8)
+        let a = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+        try a.createSequence(0)
+        _ = try model.forward([ForwardRequest(sequence: 0, tokens: p)], cache: a)
+        let bytes = try a.exportBlocks(0)
+        XCTAssertEqual(bytes.count, 3 * a.blockBytes)
+        let b = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+        try b.importBlocks(4, tokens: p, bytes: bytes)
+        let la = try model.forward([ForwardRequest(sequence: 0, tokens: [11])], cache: a)[0][0]
+        let lb = try model.forward([ForwardRequest(sequence: 4, tokens: [11])], cache: b)[0][0]
+        XCTAssertEqual(la, lb)
+        XCTAssertThrowsError(try b.importBlocks(5, tokens: p, bytes: Array(bytes.dropLast())))
+    }
+
+    func testRefusesBadTokensAndUnknownSequences() throws {
+        let cache = PagedKVCache(config: model.config, capacityTokens: 32, blockSizeTokens: 8)
+        XCTAssertThrowsError(try model.forward([ForwardRequest(sequence: 9, tokens: [1])], cache: cache))
+        try cache.createSequence(0)
+        XCTAssertThrowsError(try cache.append(0, tokens: Array(repeating: 1, count: 40))) {
+            XCTAssertEqual($0 as? KVCacheError, .outOfBlocks(needed: 5, free: 4))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import TandemKernels
+import XCTest
+
+/// Every fast kernel against its scalar twin, by normalized mean squared error.
+final class KernelTests: XCTestCase {
+    var rng = SystemRandomNumberGenerator()
+
+    func randomFloats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale) } }
+
+    func testQuantizeMatchesScalar() {
+        let x = randomFloats(32 * 18, scale: 3)
+        let a = QuantizedActivations(rows: 1, columns: x.count), b = QuantizedActivations(rows: 1, columns: x.count)
+        defer { a.deallocate(); b.deallocate() }
+        a.quantize(x, count: 1)
+        b.quantizeScalar(x, count: 1)
+        for i in 0..<x.count { XCTAssertEqual(a.values[i], b.values[i]) }
+        for i in 0..<a.blocksPerRow { XCTAssertEqual(a.scales[i], b.scales[i]); XCTAssertEqual(a.sums[i], b.sums[i], accuracy: 1e-4) }
+    }
+
+    func testQuantizedDotsMatchScalarAndFloatReference() {
+        for format in [WeightMatrix.Format.q4_0, .q4_1, .q8_0] {
+            let columns = 576, rows = 40
+            let w = randomFloats(rows * columns)
+            let bytes = WeightQuantizer.encode(w, as: format)
+            let x = randomFloats(3 * columns, scale: 2)
+            let xq = QuantizedActivations(rows: 3, columns: columns)
+            defer { xq.deallocate() }
+            xq.quantize(x, count: 3)
+            bytes.withUnsafeBytes { raw in
+                let m = WeightMatrix(format: format, rows: rows, columns: columns, data: raw.baseAddress!)
+                var fast = [Float](repeating: 0, count: 3 * rows), slow = fast, reference = fast
+                let pool = ComputePool(threadCount: 2)
+                defer { pool.shutdown() }
+                fast.withUnsafeMutableBufferPointer { out in
+                    Matmul.multiply([MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows)], x: x, xq: xq, tokens: 3, pool: pool)
+                }
+                slow.withUnsafeMutableBufferPointer { out in
+                    Matmul.multiplyScalar(MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows), x: x, xq: xq, tokens: 3)
+                }
+                // Float reference: dequantized weights · unquantized activations.
+                var row = [Float](repeating: 0, count: columns)
+                for r in 0..<rows {
+                    row.withUnsafeMutableBufferPointer { m.dequantizeRow(r, into: $0.baseAddress!) }
+                    for t in 0..<3 { reference[t * rows + r] = zip(row, x[t * columns..<(t + 1) * columns]).map { $0 * $1 }.reduce(0, +) }
+                }
+                XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-10, "\(format) SIMD vs scalar")
+                XCTAssertLessThan(VectorMath.nmse(fast, reference), 1e-3, "\(format) vs float reference")
+            }
+        }
+    }
+
+    func testFloatWeightProducts() {
+        for format in [WeightMatrix.Format.f32, .f16] {
+            let columns = 72, rows = 5
+            let bytes = WeightQuantizer.encode(randomFloats(rows * columns), as: format)
+            let x = randomFloats(2 * columns)
+            bytes.withUnsafeBytes { raw in
+                let m = WeightMatrix(format: format, rows: rows, columns: columns, data: raw.baseAddress!)
+                var fast = [Float](repeating: 0, count: 2 * rows), slow = fast
+                let pool = ComputePool(threadCount: 1)
+                fast.withUnsafeMutableBufferPointer { Matmul.multiply([MatmulJob(weight: m, output: $0.baseAddress!, outputStride: rows)], x: x, xq: nil, tokens: 2, pool: pool) }
+                slow.withUnsafeMutableBufferPointer { Matmul.multiplyScalar(MatmulJob(weight: m, output: $0.baseAddress!, outputStride: rows), x: x, xq: nil, tokens: 2) }
+                XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-10, "\(format)")
+            }
+        }
+    }
+
+    func testRMSNorm() {
+        let x = randomFloats(576, scale: 4), w = randomFloats(576)
+        var a = [Float](repeating: 0, count: 576), b = a
+        a.withUnsafeMutableBufferPointer { VectorMath.rmsNorm(x, weight: w, epsilon: 1e-5, count: 576, into: $0.baseAddress!) }
+        b.withUnsafeMutableBufferPointer { VectorMath.rmsNormScalar(x, weight: w, epsilon: 1e-5, count: 576, into: $0.baseAddress!) }
+        XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12)
+    }
+
+    func testRoPE() {
+        for position in [0, 1, 17, 4000] {
+            var a = randomFloats(9 * 64), b = a
+            a.withUnsafeMutableBufferPointer { VectorMath.rope($0.baseAddress!, heads: 9, headDimension: 64, ropeDimension: 64, position: position, base: 100_000) }
+            b.withUnsafeMutableBufferPointer { VectorMath.ropeScalar($0.baseAddress!, heads: 9, headDimension: 64, ropeDimension: 64, position: position, base: 100_000) }
+            XCTAssertLessThan(VectorMath.nmse(a, b), 1e-8, "position \(position)")
+        }
+    }
+
+    func testSoftmaxAndExp() {
+        for n in [1, 7, 8, 100, 1027] {
+            var a = randomFloats(n, scale: 30), b = a
+            a.withUnsafeMutableBufferPointer { VectorMath.softmax($0.baseAddress!, count: n) }
+            b.withUnsafeMutableBufferPointer { VectorMath.softmaxScalar($0.baseAddress!, count: n) }
+            XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12, "n = \(n)")
+            XCTAssertEqual(a.reduce(0, +), 1, accuracy: 1e-5)
+        }
+        let xs = SIMD8<Float>(-100, -20, -1, 0, 0.5, 3, 40, 88)
+        let e = VectorMath.exp8(xs)
+        for i in 0..<8 where xs[i] > -87 { XCTAssertEqual(e[i] / expf(xs[i]), 1, accuracy: 1e-5) }
+    }
+
+    func testSwiGLU() {
+        let up = randomFloats(1539, scale: 3)
+        var a = randomFloats(1539, scale: 8), b = a
+        a.withUnsafeMutableBufferPointer { VectorMath.swiGLU($0.baseAddress!, up: up, count: up.count) }
+        b.withUnsafeMutableBufferPointer { VectorMath.swiGLUScalar($0.baseAddress!, up: up, count: up.count) }
+        XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12)
+    }
+
+    func testComputePoolRunsEveryChunkOnceAndDegradesToOneThread() {
+        final class Counts: @unchecked Sendable {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+            init() { hits.initialize(repeating: 0, count: 1000) }
+            deinit { hits.deallocate() }
+        }
+        for threads in [1, 2, 3] {
+            let pool = ComputePool(threadCount: threads)
+            for round in 0..<50 {
+                let counts = Counts()
+                let n = round % 2 == 0 ? 1000 : 3
+                pool.run(chunkCount: n) { counts.hits[$0] += 1 }
+                XCTAssertTrue((0..<n).allSatisfy { counts.hits[$0] == 1 })
+            }
+            pool.shutdown()
+        }
+    }
+}
