@@ -52,7 +52,11 @@ let package = Package(
         .target(name: "TandemStack", dependencies: ["TandemStore"], path: "Shared/TandemStack"),
         // SIMD kernels: quantized products, norms, RoPE, softmax, SiLU, and the compute pool.
         // Built with -O even in debug (a debug `swift test` would otherwise run them ~100× slower).
-        .target(name: "TandemKernels", path: "Shared/TandemKernels", swiftSettings: kernelSettings),
+        .target(name: "TandemKernels", dependencies: ["CTandemKernels"], path: "Shared/TandemKernels", swiftSettings: kernelSettings),
+        // The innermost quantized dot products in C (AVX2 `vpmaddubsw`): Swift measured ~3× the
+        // instructions per block (docs/model-runtime.md).
+        .target(name: "CTandemKernels", path: "Shared/CTandemKernels",
+                cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]),
         // The model runtime: GGUF reader, tokenizer, Llama forward pass, paged KV cache, sampling.
         .target(name: "TandemModel", dependencies: ["TandemKernels"], path: "Shared/TandemModel", swiftSettings: kernelSettings),
         // The `tandem` command's subcommands, in a library so tests can drive them.

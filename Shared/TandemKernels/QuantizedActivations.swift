@@ -42,19 +42,22 @@ public struct QuantizedActivations: @unchecked Sendable {
     @inline(__always)
     func quantizeBlock(_ x: UnsafePointer<Float>, block b: Int) {
         let raw = UnsafeRawPointer(x)
-        var v = (raw.loadUnaligned(as: SIMD16<Float>.self), raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-        let amax = max(pointwiseMax(v.0, -v.0).max(), pointwiseMax(v.1, -v.1).max())
+        let v0 = raw.loadUnaligned(as: SIMD16<Float>.self), v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let amax = max(pointwiseMax(v0, -v0).max(), pointwiseMax(v1, -v1).max())
         let d = amax / 127
         let id: Float = d != 0 ? 1 / d : 0
-        v.0 = (v.0 * id).rounded(.toNearestOrEven)
-        v.1 = (v.1 * id).rounded(.toNearestOrEven)
-        let q0 = SIMD16<Int32>(v.0, rounding: .towardZero)
-        let q1 = SIMD16<Int32>(v.1, rounding: .towardZero)
-        let out = UnsafeMutableRawPointer(values + b * 32)
-        out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q0), as: SIMD16<Int8>.self)
-        out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q1), toByteOffset: 16, as: SIMD16<Int8>.self)
+        // Round to nearest even by adding 1.5·2²³: the integer lands in the low mantissa bits.
+        // (Swift's SIMD float→int initializers compile to out-of-line calls.)
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let r0 = unsafeBitCast(v0 * id + magic, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let r1 = unsafeBitCast(v1 * id + magic, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let out = values + b * 32
+        for j in 0..<16 {
+            out[j] = Int8(truncatingIfNeeded: r0[j])
+            out[j + 16] = Int8(truncatingIfNeeded: r1[j])
+        }
         scales[b] = d
-        sums[b] = d * Float((q0 &+ q1).wrappedSum())
+        sums[b] = d * Float((r0 &+ r1).wrappedSum())
     }
 
     /// The plain scalar twin of `quantize`, for tests.

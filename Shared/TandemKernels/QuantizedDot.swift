@@ -1,3 +1,5 @@
+import CTandemKernels
+
 /// Inner products of one weight row with one activation row: the SIMD kernels and their plain
 /// scalar twins (tests compare the two by normalized mean squared error).
 ///
@@ -42,9 +44,23 @@ public enum QuantizedDot {
         return p
     }
 
-    /// One weight row (`format`, `blocks` blocks) · one quantized activation row.
+    /// One weight row (`format`, `blocks` blocks) · one quantized activation row: the C kernel
+    /// (`vpmaddubsw`) that the forward pass uses.
     @inline(__always)
     public static func dot(_ format: WeightMatrix.Format, _ w: UnsafeRawPointer, blocks: Int,
+                           _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Float>) -> Float {
+        switch format {
+        case .q4_1: return ctk_dot_q4_1_q8(w, xq, xd, xs, Int32(blocks))
+        case .q4_0: return ctk_dot_q4_0_q8(w, xq, xd, xs, Int32(blocks))
+        case .q8_0: return ctk_dot_q8_0_q8(w, xq, xd, Int32(blocks))
+        case .f32, .f16: preconditionFailure("float weights take float activations")
+        }
+    }
+
+    /// The same product in Swift SIMD (kept to measure against the C kernel; see
+    /// docs/model-runtime.md).
+    @inline(__always)
+    public static func dotSwift(_ format: WeightMatrix.Format, _ w: UnsafeRawPointer, blocks: Int,
                            _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Float>) -> Float {
         var acc = SIMD8<Float>()
         var offsetSum: Float = 0

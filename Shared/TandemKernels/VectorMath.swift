@@ -20,7 +20,10 @@ public enum VectorMath {
         p = p * f + 0.5
         p = p * f + 1
         p = p * f + 1
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        // n is integral: read it out of the mantissa after adding 1.5·2²³ (Swift's SIMD
+        // float→int initializers compile to out-of-line calls).
+        let integer = unsafeBitCast(n + 12_582_912, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let bits = (integer &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 

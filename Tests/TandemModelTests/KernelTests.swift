@@ -44,6 +44,12 @@ final class KernelTests: XCTestCase {
                     for t in 0..<3 { reference[t * rows + r] = zip(row, x[t * columns..<(t + 1) * columns]).map { $0 * $1 }.reduce(0, +) }
                 }
                 XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-10, "\(format) SIMD vs scalar")
+                // The Swift SIMD kernel (kept for comparison) agrees too.
+                let a = xq
+                for r in 0..<rows {
+                    let v = QuantizedDot.dotSwift(format, m.row(r), blocks: columns / 32, a.values, a.scales, a.sums)
+                    XCTAssertEqual(v, slow[r], accuracy: 1e-3 * max(1, abs(slow[r])))
+                }
                 XCTAssertLessThan(VectorMath.nmse(fast, reference), 1e-3, "\(format) vs float reference")
             }
         }

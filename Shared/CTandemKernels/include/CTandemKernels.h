@@ -1,0 +1,18 @@
+#ifndef CTANDEM_KERNELS_H
+#define CTANDEM_KERNELS_H
+
+#include <stdint.h>
+
+/// The innermost quantized dot products, in C with AVX2 intrinsics (a scalar fallback otherwise).
+///
+/// Swift reaches ~35 instructions per 32-value block at best (its widening SIMD initializers
+/// compile to calls, so the Swift kernel works in 32-bit lanes); `vpmaddubsw` does the
+/// 8-bit × 8-bit multiply-add in one. See docs/model-runtime.md for the measurement.
+///
+/// `w`: `blocks` weight blocks in ggml layout; `xq`: 32·blocks activation bytes; `xd`: per-block
+/// activation scales; `xs`: per-block `d·Σq` of the activations.
+float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks);
+float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks);
+float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks);
+
+#endif

@@ -1,0 +1,117 @@
+#include "CTandemKernels.h"
+
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+static inline float half_to_float(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Σ nibble·x of one block: low nibbles are elements 0–15, high nibbles 16–31.
+static inline __m256i nibble_dot(const uint8_t *qs, const int8_t *x) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+    const __m256i y = _mm256_loadu_si256((const __m256i *)x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), _mm256_set1_epi16(1));
+}
+
+float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc = _mm256_setzero_ps();
+    float offsets = 0;
+    for (int i = 0; i < blocks; i++, b += 20) {
+        const __m256 scale = _mm256_set1_ps(half_to_float(b) * xd[i]);
+        offsets += half_to_float(b + 2) * xs[i];
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(nibble_dot(b + 4, xq + 32 * i)), scale, acc);
+    }
+    return hsum(acc) + offsets;
+}
+
+float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc = _mm256_setzero_ps();
+    float offsets = 0;
+    for (int i = 0; i < blocks; i++, b += 18) {
+        const float d = half_to_float(b);
+        offsets -= 8 * d * xs[i];
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(nibble_dot(b + 2, xq + 32 * i)), _mm256_set1_ps(d * xd[i]), acc);
+    }
+    return hsum(acc) + offsets;
+}
+
+float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < blocks; i++, b += 34) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        // |q| · (sign(q)·y): maddubs wants its first operand unsigned.
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
+    }
+    return hsum(acc);
+}
+
+#else  // Portable fallback: the same arithmetic, one value at a time.
+
+static inline float half_to_float(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (mant == 0) { bits = sign; }
+        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3FF; bits = sign | (exp << 23) | (mant << 13); }
+    } else if (exp == 31) { bits = sign | 0x7F800000 | (mant << 13); }
+    else { bits = sign | ((exp + 127 - 15) << 23) | (mant << 13); }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float nibble_blocks(const uint8_t *b, int stride, int qs_offset, int is_q4_1, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    float total = 0;
+    for (int i = 0; i < blocks; i++, b += stride) {
+        int sum = 0;
+        for (int j = 0; j < 16; j++) {
+            sum += (b[qs_offset + j] & 0x0F) * xq[32 * i + j];
+            sum += (b[qs_offset + j] >> 4) * xq[32 * i + j + 16];
+        }
+        const float d = half_to_float(b);
+        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : -8 * d * xs[i]);
+    }
+    return total;
+}
+
+float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    return nibble_blocks((const uint8_t *)w, 20, 4, 1, xq, xd, xs, blocks);
+}
+
+float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    return nibble_blocks((const uint8_t *)w, 18, 2, 0, xq, xd, xs, blocks);
+}
+
+float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
+    const uint8_t *b = (const uint8_t *)w;
+    float total = 0;
+    for (int i = 0; i < blocks; i++, b += 34) {
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += (int8_t)b[2 + j] * xq[32 * i + j];
+        total += half_to_float(b) * xd[i] * (float)sum;
+    }
+    return total;
+}
+
+#endif

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""llama.cpp's side of `tandem bench model`: the same measurements on the same GGUF file.
+
+Run by `tandem bench model` with the Python of .venv-ref (see `make bench-deps`):
+  pp<N>:   one batch of N prompt tokens
+  tg<N>:   N single-token decode steps
+  batched: S sequences decoding together (one llama_decode per step), aggregate tokens/s
+"""
+import argparse
+import ctypes
+import time
+
+import llama_cpp
+import numpy as np
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prompt-tokens", type=int, default=512)
+    ap.add_argument("--decode-tokens", type=int, default=128)
+    ap.add_argument("--batch-sizes", default="1,4,16,32")
+    ap.add_argument("--batch-steps", type=int, default=32)
+    a = ap.parse_args()
+
+    llm = llama_cpp.Llama(model_path=a.model, n_ctx=a.prompt_tokens + a.decode_tokens + 64, n_batch=a.prompt_tokens,
+                          n_threads=a.threads, n_threads_batch=a.threads, verbose=False)
+    text = "The quick brown fox jumps over the lazy dog while the river keeps running to the sea. " * 64
+    prompt = llm.tokenize(text.encode(), add_bos=False)[: a.prompt_tokens]
+    llm.reset(); llm.eval(prompt[:64])
+    best = None
+    for _ in range(2):
+        llm.reset()
+        t = time.perf_counter(); llm.eval(prompt); dt = time.perf_counter() - t
+        best = dt if best is None else min(best, dt)
+    print(f"llama.cpp pp{len(prompt)}: {len(prompt) / best:7.1f} tok/s")
+
+    llm.reset()
+    llm.eval(prompt[:16])
+    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    t = time.perf_counter()
+    for _ in range(a.decode_tokens):
+        llm.eval([tok])
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    dt = time.perf_counter() - t
+    print(f"llama.cpp tg{a.decode_tokens}: {a.decode_tokens / dt:7.1f} tok/s")
+
+    sizes = [int(s) for s in a.batch_sizes.split(",") if s]
+    for n in sizes:
+        try:
+            print(f"llama.cpp batched decode {n:2d} seq: {batched(llm, a, n, prompt[:16]):7.1f} tok/s aggregate")
+        except Exception as e:  # the low-level API moves between versions
+            print(f"llama.cpp batched decode {n:2d} seq: skipped ({e})")
+
+
+def batched(llm, a, n, prompt):
+    model = llm._model.model
+    p = llama_cpp.llama_context_default_params()
+    p.n_ctx = n * (len(prompt) + a.batch_steps + 8) + 64
+    p.n_batch = max(n * len(prompt), 512)
+    p.n_ubatch = 512
+    p.n_threads = a.threads
+    p.n_threads_batch = a.threads
+    p.n_seq_max = n
+    make = getattr(llama_cpp, "llama_init_from_model", None) or llama_cpp.llama_new_context_with_model
+    ctx = make(model, p)
+    vocab = llama_cpp.llama_n_vocab(llama_cpp.llama_model_get_vocab(model)) if hasattr(llama_cpp, "llama_model_get_vocab") else llama_cpp.llama_n_vocab(model)
+    batch = llama_cpp.llama_batch_init(max(n * len(prompt), n), 0, n)
+
+    def fill(entries):
+        batch.n_tokens = len(entries)
+        for i, (token, pos, seq, want) in enumerate(entries):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = want
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+
+    def argmax(i):
+        ptr = llama_cpp.llama_get_logits_ith(ctx, i)
+        return int(np.argmax(np.ctypeslib.as_array(ptr, shape=(vocab,))))
+
+    entries = []
+    for s in range(n):
+        for j, t in enumerate(prompt):
+            entries.append((t, j, s, j == len(prompt) - 1))
+    fill(entries)
+    nxt = [argmax((s + 1) * len(prompt) - 1) for s in range(n)]
+    t0 = time.perf_counter()
+    for step in range(a.batch_steps):
+        fill([(nxt[s], len(prompt) + step, s, True) for s in range(n)])
+        nxt = [argmax(s) for s in range(n)]
+    dt = time.perf_counter() - t0
+    llama_cpp.llama_batch_free(batch)
+    llama_cpp.llama_free(ctx)
+    return n * a.batch_steps / dt
+
+
+if __name__ == "__main__":
+    main()
