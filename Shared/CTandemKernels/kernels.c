@@ -39,15 +39,19 @@ float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const fl
 }
 
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
+    (void)xs;  // (nibble − 8)·x is summed exactly in integers, as llama.cpp's q4_0 × q8_0
     const uint8_t *b = (const uint8_t *)w;
     __m256 acc = _mm256_setzero_ps();
-    float offsets = 0;
     for (int i = 0; i < blocks; i++, b += 18) {
-        const float d = half_to_float(b);
-        offsets -= 8 * d * xs[i];
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(nibble_dot(b + 2, xq + 32 * i)), _mm256_set1_ps(d * xd[i]), acc);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        q = _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+        const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);
     }
-    return hsum(acc) + offsets;
+    return hsum(acc);
 }
 
 float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
@@ -84,13 +88,14 @@ static inline float half_to_float(const uint8_t *p) {
 static float nibble_blocks(const uint8_t *b, int stride, int qs_offset, int is_q4_1, const int8_t *xq, const float *xd, const float *xs, int blocks) {
     float total = 0;
     for (int i = 0; i < blocks; i++, b += stride) {
+        const int offset = is_q4_1 ? 0 : 8;
         int sum = 0;
         for (int j = 0; j < 16; j++) {
-            sum += (b[qs_offset + j] & 0x0F) * xq[32 * i + j];
-            sum += (b[qs_offset + j] >> 4) * xq[32 * i + j + 16];
+            sum += ((b[qs_offset + j] & 0x0F) - offset) * xq[32 * i + j];
+            sum += ((b[qs_offset + j] >> 4) - offset) * xq[32 * i + j + 16];
         }
         const float d = half_to_float(b);
-        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : -8 * d * xs[i]);
+        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : 0);
     }
     return total;
 }

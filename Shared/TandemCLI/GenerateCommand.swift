@@ -25,7 +25,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         guard local else {
-            throw ValidationError("generate without --local needs a running stack (`tandem up`); use --local to run the model in this process")
+            throw ModelCommandError("generate without --local needs a running stack (`tandem up`); use --local to run the model in this process")
         }
         let path = try ModelLoading.resolve(model)
         let file = try GGUFFile(path: path)

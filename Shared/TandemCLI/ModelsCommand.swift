@@ -13,7 +13,7 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Folder for model files (default: $TANDEM_MODELS_DIR or models/).") var dir: String?
 
         func run() throws {
-            guard let entry = ModelCatalog.entry(named: name) else { throw ValidationError(ModelStoreError.unknownModel(name).description) }
+            guard let entry = ModelCatalog.entry(named: name) else { throw ModelCommandError(ModelStoreError.unknownModel(name).description) }
             let path = try ModelStore(directory: dir).pull(entry) { print($0) }
             print(path)
         }

@@ -21,14 +21,14 @@ public enum QuantizedDot {
     /// `vpmaddwd`). Lane L of the activations holds bytes 4L…4L+3; lanes 0–3 of the weights hold
     /// the low nibbles of bytes 4L…4L+3 (elements 0–15), lanes 4–7 their high nibbles (16–31).
     @inline(__always)
-    static func nibbleProducts(_ qs: UnsafeRawPointer, _ x: UnsafeRawPointer) -> SIMD8<Int32> {
+    static func nibbleProducts(_ qs: UnsafeRawPointer, _ x: UnsafeRawPointer, offset: Int32 = 0) -> SIMD8<Int32> {
         let q4 = qs.loadUnaligned(as: SIMD4<UInt32>.self)
         let wq = unsafeBitCast(SIMD8<UInt32>(lowHalf: q4, highHalf: q4 &>> 4), to: SIMD8<Int32>.self)
         let xv = x.loadUnaligned(as: SIMD8<Int32>.self)
-        var p = (wq & 0xF) &* ((xv &<< 24) &>> 24)
-        p = p &+ ((wq &>> 8) & 0xF) &* ((xv &<< 16) &>> 24)
-        p = p &+ ((wq &>> 16) & 0xF) &* ((xv &<< 8) &>> 24)
-        p = p &+ ((wq &>> 24) & 0xF) &* (xv &>> 24)
+        var p = ((wq & 0xF) &- offset) &* ((xv &<< 24) &>> 24)
+        p = p &+ (((wq &>> 8) & 0xF) &- offset) &* ((xv &<< 16) &>> 24)
+        p = p &+ (((wq &>> 16) & 0xF) &- offset) &* ((xv &<< 8) &>> 24)
+        p = p &+ (((wq &>> 24) & 0xF) &- offset) &* (xv &>> 24)
         return p
     }
 
@@ -76,10 +76,8 @@ public enum QuantizedDot {
         case .q4_0:
             for b in 0..<blocks {
                 let blk = w + b * 18
-                let p = nibbleProducts(blk + 2, x + b * 32)
-                let d = half(blk)
-                acc.addProduct(SIMD8<Float>(p), SIMD8<Float>(repeating: d * xd[b]))
-                offsetSum -= 8 * d * xs[b]
+                let p = nibbleProducts(blk + 2, x + b * 32, offset: 8)
+                acc.addProduct(SIMD8<Float>(p), SIMD8<Float>(repeating: half(blk) * xd[b]))
             }
         case .q8_0:
             for b in 0..<blocks {

@@ -30,21 +30,26 @@ public enum VectorMath {
     // MARK: RMSNorm
 
     /// y = x / √(mean(x²) + ε) · weight, for one row of `count` values.
+    ///
+    /// Squares are summed in double and the scale taken in float, as ggml does: the model
+    /// amplifies last-bit differences (see docs/model-runtime.md), so we round like the reference.
     @inline(__always)
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
                                count: Int, into y: UnsafeMutablePointer<Float>) {
         let xr = UnsafeRawPointer(x)
-        var acc = SIMD8<Float>()
+        var acc = SIMD4<Double>()
         var j = 0
-        while j + 8 <= count {
-            let v = xr.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-            acc.addProduct(v, v)
-            j += 8
+        while j + 4 <= count {
+            let v = xr.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
+            let sq = v * v
+            acc += SIMD4<Double>(Double(sq[0]), Double(sq[1]), Double(sq[2]), Double(sq[3]))
+            j += 4
         }
         var sum = acc.sum()
-        while j < count { sum += x[j] * x[j]; j += 1 }
-        let scale = 1 / (sum / Float(count) + epsilon).squareRoot()
-        for i in 0..<count { y[i] = x[i] * scale * weight[i] }
+        while j < count { sum += Double(x[j] * x[j]); j += 1 }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / (mean + epsilon).squareRoot()
+        for i in 0..<count { y[i] = (x[i] * scale) * weight[i] }
     }
 
     public static func rmsNormScalar(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,

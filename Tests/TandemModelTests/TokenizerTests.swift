@@ -58,5 +58,7 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(template.render([.init(role: "system", content: "S"), .init(role: "user", content: "Hi")], addGenerationPrompt: false),
                        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
         XCTAssertNil(ChatTemplate(jinja: "[INST] {{ x }} [/INST]"))
+        let realNewline = jinja.replacingOccurrences(of: "\\n", with: "\n")
+        XCTAssertEqual(ChatTemplate(jinja: realNewline)?.defaultSystemPrompt, "You are nice")
     }
 }

@@ -15,13 +15,13 @@ public struct ChatTemplate: Sendable, Equatable {
     /// The template of a Jinja source, or nil if it is not ChatML.
     public init?(jinja: String) {
         guard jinja.contains("<|im_start|>"), jinja.contains("<|im_end|>") else { return nil }
-        let marker = "<|im_start|>system\\n"
-        if let start = jinja.range(of: marker), let end = jinja.range(of: "<|im_end|>", range: start.upperBound..<jinja.endIndex),
-           jinja[..<start.lowerBound].contains("loop.first") {
-            defaultSystemPrompt = String(jinja[start.upperBound..<end.lowerBound])
-        } else {
-            defaultSystemPrompt = nil
-        }
+        // The newline after the role is a real newline or a `\n` escape inside a Jinja string.
+        defaultSystemPrompt = ["<|im_start|>system\n", "<|im_start|>system\\n"].lazy.compactMap { marker -> String? in
+            guard let start = jinja.range(of: marker),
+                  let end = jinja.range(of: "<|im_end|>", range: start.upperBound..<jinja.endIndex),
+                  jinja[..<start.lowerBound].contains("loop.first") else { return nil }
+            return String(jinja[start.upperBound..<end.lowerBound])
+        }.first
     }
 
     public init(defaultSystemPrompt: String?) { self.defaultSystemPrompt = defaultSystemPrompt }
