@@ -68,6 +68,44 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return hsum(acc);
 }
 
+void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float offsets[4] = {0, 0, 0, 0};
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < blocks; i++, b += 20) {
+        const float d = half_to_float(b), m = half_to_float(b + 2);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 4));
+        const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+            offsets[r] += m * xs[r * scale_stride + i];
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];
+}
+
+void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < blocks; i++, b += 34) {
+        const float d = half_to_float(b);
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));
+        const __m256i aq = _mm256_sign_epi8(q, q);
+        for (int r = 0; r < 4; r++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(y, q)), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]);
+}
+
 #else  // Portable fallback: the same arithmetic, one value at a time.
 
 static inline float half_to_float(const uint8_t *p) {
@@ -117,6 +155,17 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
         total += half_to_float(b) * xd[i] * (float)sum;
     }
     return total;
+}
+
+void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out) {
+    for (int r = 0; r < 4; r++)
+        out[r] = ctk_dot_q4_1_q8(w, xq + r * xq_stride, xd + r * scale_stride, xs + r * scale_stride, blocks);
+}
+
+void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out) {
+    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q8_0_q8(w, xq + r * xq_stride, xd + r * scale_stride, blocks);
 }
 
 #endif

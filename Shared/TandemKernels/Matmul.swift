@@ -1,3 +1,5 @@
+import CTandemKernels
+
 /// One matrix of a batched product: `output[t · outputStride + r] = weight.row(r) · x[t]`.
 public struct MatmulJob: @unchecked Sendable {
     public var weight: WeightMatrix
@@ -42,7 +44,32 @@ public enum Matmul {
         if w.format.isQuantized {
             let a = xq!
             let blocks = w.columns / 32
-            for t in 0..<tokens {
+            var t = 0
+            // Four tokens at a time: each weight block is unpacked once for all four.
+            if w.format == .q4_1 || w.format == .q8_0 {
+                var four = (Float(0), Float(0), Float(0), Float(0))
+                while t + 4 <= tokens {
+                    let q = UnsafePointer(a.values + t * a.columns)
+                    let d = UnsafePointer(a.scales + t * a.blocksPerRow)
+                    let s = UnsafePointer(a.sums + t * a.blocksPerRow)
+                    for r in rows {
+                        withUnsafeMutableBytes(of: &four) { raw in
+                            let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                            if w.format == .q4_1 {
+                                ctk_dot4_q4_1_q8(w.row(r), q, Int32(a.columns), d, s, Int32(a.blocksPerRow), Int32(blocks), out)
+                            } else {
+                                ctk_dot4_q8_0_q8(w.row(r), q, Int32(a.columns), d, Int32(a.blocksPerRow), Int32(blocks), out)
+                            }
+                        }
+                        job.output[t * job.outputStride + r] = four.0
+                        job.output[(t + 1) * job.outputStride + r] = four.1
+                        job.output[(t + 2) * job.outputStride + r] = four.2
+                        job.output[(t + 3) * job.outputStride + r] = four.3
+                    }
+                    t += 4
+                }
+            }
+            for t in t..<tokens {
                 let q = UnsafePointer(a.values + t * a.columns)
                 let d = UnsafePointer(a.scales + t * a.blocksPerRow)
                 let s = UnsafePointer(a.sums + t * a.blocksPerRow)

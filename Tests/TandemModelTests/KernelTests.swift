@@ -22,26 +22,27 @@ final class KernelTests: XCTestCase {
             let columns = 576, rows = 40
             let w = randomFloats(rows * columns)
             let bytes = WeightQuantizer.encode(w, as: format)
-            let x = randomFloats(3 * columns, scale: 2)
-            let xq = QuantizedActivations(rows: 3, columns: columns)
+            let tokens = 6  // one group of four (the 4-row kernel) and two single rows
+            let x = randomFloats(tokens * columns, scale: 2)
+            let xq = QuantizedActivations(rows: tokens, columns: columns)
             defer { xq.deallocate() }
-            xq.quantize(x, count: 3)
+            xq.quantize(x, count: tokens)
             bytes.withUnsafeBytes { raw in
                 let m = WeightMatrix(format: format, rows: rows, columns: columns, data: raw.baseAddress!)
-                var fast = [Float](repeating: 0, count: 3 * rows), slow = fast, reference = fast
+                var fast = [Float](repeating: 0, count: tokens * rows), slow = fast, reference = fast
                 let pool = ComputePool(threadCount: 2)
                 defer { pool.shutdown() }
                 fast.withUnsafeMutableBufferPointer { out in
-                    Matmul.multiply([MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows)], x: x, xq: xq, tokens: 3, pool: pool)
+                    Matmul.multiply([MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows)], x: x, xq: xq, tokens: tokens, pool: pool)
                 }
                 slow.withUnsafeMutableBufferPointer { out in
-                    Matmul.multiplyScalar(MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows), x: x, xq: xq, tokens: 3)
+                    Matmul.multiplyScalar(MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows), x: x, xq: xq, tokens: tokens)
                 }
                 // Float reference: dequantized weights · unquantized activations.
                 var row = [Float](repeating: 0, count: columns)
                 for r in 0..<rows {
                     row.withUnsafeMutableBufferPointer { m.dequantizeRow(r, into: $0.baseAddress!) }
-                    for t in 0..<3 { reference[t * rows + r] = zip(row, x[t * columns..<(t + 1) * columns]).map { $0 * $1 }.reduce(0, +) }
+                    for t in 0..<tokens { reference[t * rows + r] = zip(row, x[t * columns..<(t + 1) * columns]).map { $0 * $1 }.reduce(0, +) }
                 }
                 XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-10, "\(format) SIMD vs scalar")
                 // The Swift SIMD kernel (kept for comparison) agrees too.

@@ -15,4 +15,12 @@ float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const fl
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks);
 float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks);
 
+/// Four activation rows at once against one weight row (prefill and batched decode): the
+/// weight block is unpacked once for all four. Row r of the activations starts at
+/// `xq + r·xq_stride` and its scales at `xd + r·scale_stride`, `xs + r·scale_stride`.
+void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
+                      int scale_stride, int blocks, float *out);
+void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
+                      int scale_stride, int blocks, float *out);
+
 #endif
