@@ -51,6 +51,7 @@ struct BenchModelCommand: ParsableCommand {
                 print("llama.cpp: skipped (\(python) not found: make bench-deps installs llama-cpp-python)")
                 return
             }
+            fflush(nil)  // our lines first: the child writes to the same descriptor
             let p = Process()
             p.executableURL = URL(fileURLWithPath: python)
             p.arguments = [scriptPath, path, "--threads", "\(threads)", "--prompt-tokens", "\(prompt.count)",
@@ -58,6 +59,7 @@ struct BenchModelCommand: ParsableCommand {
             try p.run()
             p.waitUntilExit()
         }
+        fflush(nil)
         print("load average after: \(Self.loadAverage())")
     }
 

@@ -1,3 +1,5 @@
+import TandemKernels
+
 /// A tensor's storage type, numbered as in ggml.
 ///
 /// Only the types the kernels can read are listed; any other number in a file is refused by the
@@ -14,23 +16,10 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
     case q8_0 = 8
 
     /// Elements per block.
-    public var blockElements: Int {
-        switch self {
-        case .f32, .f16: return 1
-        case .q4_0, .q4_1, .q8_0: return 32
-        }
-    }
+    public var blockElements: Int { kernelFormat.blockElements }
 
     /// Bytes per block.
-    public var blockBytes: Int {
-        switch self {
-        case .f32: return 4
-        case .f16: return 2
-        case .q4_0: return 18
-        case .q4_1: return 20
-        case .q8_0: return 34
-        }
-    }
+    public var blockBytes: Int { kernelFormat.blockBytes }
 
     /// Bytes taken by a row of `elements` values (which must be a whole number of blocks).
     public func rowBytes(_ elements: Int) -> Int { elements / blockElements * blockBytes }

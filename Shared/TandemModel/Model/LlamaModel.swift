@@ -73,10 +73,7 @@ public final class LlamaModel: @unchecked Sendable {
 
         for (layer, w) in weights.blocks.enumerated() {
             // Attention.
-            w.attentionNorm.withUnsafeBufferPointer { norm in
-                for t in 0..<tokenCount { VectorMath.rmsNorm(x + t * dim, weight: norm.baseAddress!, epsilon: c.rmsEpsilon, count: dim, into: h + t * dim) }
-            }
-            scratch.xq.quantize(h, count: tokenCount)
+            normalizeAndQuantize(x, weight: w.attentionNorm, tokens: tokenCount, scratch: scratch)
             Matmul.multiply([
                 MatmulJob(weight: w.query, output: scratch.q, outputStride: dim),
                 MatmulJob(weight: w.key, output: scratch.k, outputStride: kvDim),
@@ -97,10 +94,7 @@ public final class LlamaModel: @unchecked Sendable {
             for i in 0..<tokenCount * dim { x[i] += h[i] }
 
             // Feed-forward (SwiGLU).
-            w.feedForwardNorm.withUnsafeBufferPointer { norm in
-                for t in 0..<tokenCount { VectorMath.rmsNorm(x + t * dim, weight: norm.baseAddress!, epsilon: c.rmsEpsilon, count: dim, into: h + t * dim) }
-            }
-            scratch.xq.quantize(h, count: tokenCount)
+            normalizeAndQuantize(x, weight: w.feedForwardNorm, tokens: tokenCount, scratch: scratch)
             Matmul.multiply([
                 MatmulJob(weight: w.gate, output: scratch.gate, outputStride: ff),
                 MatmulJob(weight: w.up, output: scratch.up, outputStride: ff),
@@ -140,6 +134,17 @@ public final class LlamaModel: @unchecked Sendable {
             result[w.request].append(Array(logits[i * c.vocabularySize..<(i + 1) * c.vocabularySize]))
         }
         return result
+    }
+
+    /// h ← RMSNorm(x) · weight for every token, and its 8-bit copy for the next products.
+    private func normalizeAndQuantize(_ x: UnsafeMutablePointer<Float>, weight: [Float], tokens: Int, scratch: ForwardScratch) {
+        let dim = config.embeddingLength
+        weight.withUnsafeBufferPointer { norm in
+            for t in 0..<tokens {
+                VectorMath.rmsNorm(x + t * dim, weight: norm.baseAddress!, epsilon: config.rmsEpsilon, count: dim, into: scratch.h + t * dim)
+            }
+        }
+        scratch.xq.quantize(scratch.h, count: tokens)
     }
 
     /// Causal grouped-query attention of every new token over its own sequence's cached

@@ -65,6 +65,29 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         return words
     }
 
+    /// The length of a contraction (`'s 't 'm 'd 're 've 'll`) at `pos`, if one starts there.
+    static func contractionLength(_ s: [Unicode.Scalar], at pos: Int, end: Int, ignoringCase: Bool) -> Int? {
+        guard s[pos] == "'", pos + 1 < end else { return nil }
+        func lower(_ c: Unicode.Scalar) -> Unicode.Scalar {
+            ignoringCase && c.value >= 0x41 && c.value <= 0x5A ? Unicode.Scalar(c.value + 32)! : c
+        }
+        let n = lower(s[pos + 1])
+        if n == "s" || n == "t" || n == "m" || n == "d" { return 2 }
+        guard pos + 2 < end else { return nil }
+        let n2 = lower(s[pos + 2])
+        return (n == "r" && n2 == "e") || (n == "v" && n2 == "e") || (n == "l" && n2 == "l") ? 3 : nil
+    }
+
+    /// The end of a run of scalars that are neither whitespace, letters nor numbers (nor unassigned).
+    static func symbolRunEnd(from start: Int, flags fl: (Int) -> Flags) -> Int {
+        var p = start
+        while true {
+            let g = fl(p)
+            if g.whitespace || g.letter || g.number || !g.defined { return p }
+            p += 1
+        }
+    }
+
     static func splitGPT2(_ s: [Unicode.Scalar], _ range: Range<Int>) -> [Range<Int>] {
         var out: [Range<Int>] = []
         let end = range.upperBound
@@ -76,14 +99,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         while pos < end {
             let c = s[pos]
             let f = fl(pos)
-            if c == "'", pos + 1 < end {
-                let n = s[pos + 1]
-                if n == "s" || n == "t" || n == "m" || n == "d" { add(pos + 2); continue }
-                if pos + 2 < end {
-                    let n2 = s[pos + 2]
-                    if (n == "r" && n2 == "e") || (n == "v" && n2 == "e") || (n == "l" && n2 == "l") { add(pos + 3); continue }
-                }
-            }
+            if let n = contractionLength(s, at: pos, end: end, ignoringCase: false) { add(pos + n); continue }
             let f2 = c == " " ? fl(pos + 1) : f
             if f2.letter {
                 var p = pos + (c == " " ? 1 : 0)
@@ -96,12 +112,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                 add(p); continue
             }
             if !(f2.whitespace || f2.letter || f2.number) && f2.defined {
-                var p = pos + (c == " " ? 1 : 0)
-                while true {
-                    let g = fl(p)
-                    if g.whitespace || g.letter || g.number || !g.defined { break }
-                    p += 1
-                }
+                let p = symbolRunEnd(from: pos + (c == " " ? 1 : 0), flags: fl)
                 add(p); continue
             }
             var spaces = 0
@@ -118,21 +129,13 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         let end = range.upperBound
         func at(_ i: Int) -> Unicode.Scalar? { i < end ? s[i] : nil }
         func fl(_ i: Int) -> Flags { flags(at(i)) }
-        func lower(_ c: Unicode.Scalar) -> Unicode.Scalar { c.value >= 0x41 && c.value <= 0x5A ? Unicode.Scalar(c.value + 32)! : c }
         var pos = range.lowerBound
         var start = pos
         func add(_ p: Int) { if p > start { out.append(start..<p) }; start = p; pos = p }
         while pos < end {
             let c = s[pos]
             let f = fl(pos)
-            if c == "'", pos + 1 < end {
-                let n = lower(s[pos + 1])
-                if n == "s" || n == "t" || n == "m" || n == "d" { add(pos + 2); continue }
-                if pos + 2 < end {
-                    let n2 = lower(s[pos + 2])
-                    if (n == "r" && n2 == "e") || (n == "v" && n2 == "e") || (n == "l" && n2 == "l") { add(pos + 3); continue }
-                }
-            }
+            if let n = contractionLength(s, at: pos, end: end, ignoringCase: true) { add(pos + n); continue }
             if !(c == "\r" || c == "\n" || f.number) {
                 if f.letter || fl(pos + 1).letter {
                     var p = pos + 1
@@ -147,12 +150,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             }
             let f2 = c == " " ? fl(pos + 1) : f
             if !(f2.whitespace || f2.letter || f2.number) && f.defined {
-                var p = pos + (c == " " ? 1 : 0)
-                while true {
-                    let g = fl(p)
-                    if g.whitespace || g.letter || g.number || !g.defined { break }
-                    p += 1
-                }
+                var p = symbolRunEnd(from: pos + (c == " " ? 1 : 0), flags: fl)
                 while let n = at(p), n == "\r" || n == "\n" { p += 1 }
                 add(p); continue
             }
