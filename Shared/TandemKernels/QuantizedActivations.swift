@@ -45,23 +45,29 @@ public struct QuantizedActivations: @unchecked Sendable {
 
     @inline(__always)
     func quantizeBlock(_ x: UnsafePointer<Float>, block b: Int) {
+        // max|x| with same-width lane operations (SIMD's `.max()` is an element-by-element loop).
         let raw = UnsafeRawPointer(x)
-        let v0 = raw.loadUnaligned(as: SIMD16<Float>.self), v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        let amax = max(pointwiseMax(v0, -v0).max(), pointwiseMax(v1, -v1).max())
+        var m = SIMD8<UInt32>()
+        for k in 0..<4 {
+            m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<UInt32>.self) & 0x7FFF_FFFF)
+        }
+        let m4 = pointwiseMax(m.lowHalf, m.highHalf)
+        let m2 = pointwiseMax(m4.lowHalf, m4.highHalf)
+        let amax = Float(bitPattern: max(m2[0], m2[1]))  // non-negative floats order as their bits
         let d = amax / 127
         let id: Float = amax != 0 ? 127 / amax : 0
         // Round to nearest even by adding 1.5·2²³: the integer lands in the low mantissa bits.
-        // (Swift's SIMD float→int initializers compile to out-of-line calls.)
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let r0 = unsafeBitCast(v0 * id + magic, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let r1 = unsafeBitCast(v1 * id + magic, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        // (Swift's SIMD float→int initializers compile to out-of-line calls; this plain loop
+        // is vectorized by LLVM.)
         let out = values + b * 32
-        for j in 0..<16 {
-            out[j] = Int8(truncatingIfNeeded: r0[j])
-            out[j + 16] = Int8(truncatingIfNeeded: r1[j])
+        var sum: Int32 = 0
+        for j in 0..<32 {
+            let q = Int32(bitPattern: (x[j] * id + 12_582_912).bitPattern) &- 0x4B40_0000
+            out[j] = Int8(truncatingIfNeeded: q)
+            sum &+= q
         }
         scales[b] = Float(Float16(d))
-        sums[b] = Float(Float16(d * Float((r0 &+ r1).wrappedSum())))
+        sums[b] = Float(Float16(d * Float(sum)))
     }
 
     /// The plain scalar twin of `quantize`, for tests.

@@ -8,7 +8,7 @@ public enum VectorMath {
     /// e^x for eight lanes: 2^n · p(f) with n = round(x·log₂e) and a degree-6 polynomial on the
     /// remainder (relative error ~1e-7 over the range softmax and SiLU use). Inputs are clamped to
     /// [−87, 88] so the exponent never leaves the normal range.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
         let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
@@ -98,6 +98,7 @@ public enum VectorMath {
     // MARK: softmax
 
     /// In place: x ← exp(x − max) / Σ.
+    @inlinable
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var m = -Float.infinity
         for i in 0..<count { m = max(m, x[i]) }
@@ -147,7 +148,7 @@ public enum VectorMath {
     // MARK: small helpers for attention
 
     /// Σ a·b over `count` floats.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
@@ -163,7 +164,7 @@ public enum VectorMath {
     }
 
     /// y += a·x over `count` floats.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, count: Int) {
         let yr = UnsafeMutableRawPointer(y), xr = UnsafeRawPointer(x)
         var j = 0
