@@ -36,13 +36,20 @@ def main():
         best = dt if best is None else min(best, dt)
     print(f"llama.cpp pp{len(prompt)}: {len(prompt) / best:7.1f} tok/s")
 
+    n_vocab = llm.n_vocab()
+
+    def last_argmax():
+        # Without logits_all, llm.scores is not filled: read the context's last logits directly.
+        ptr = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+        return int(np.argmax(np.ctypeslib.as_array(ptr, shape=(n_vocab,))))
+
     llm.reset()
     llm.eval(prompt[:16])
-    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    tok = last_argmax()
     t = time.perf_counter()
     for _ in range(a.decode_tokens):
         llm.eval([tok])
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        tok = last_argmax()
     dt = time.perf_counter() - t
     print(f"llama.cpp tg{a.decode_tokens}: {a.decode_tokens / dt:7.1f} tok/s")
 
