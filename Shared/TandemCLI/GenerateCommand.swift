@@ -19,7 +19,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Flag(help: "Print JSON with the prompt's and the generated token ids.") var json = false
-    @Option(help: "With --json: the top-K log-probabilities of every generated step.") var logprobs = 0
+    @Option(help: "With --json: the top-K logits (and log-probabilities) of every generated step.") var logprobs = 0
     @Option(help: "Model name or GGUF path.") var model = ModelCatalog.defaultModel.name
     @Option(help: "Compute threads.") var threads = 2
 
@@ -53,7 +53,7 @@ struct GenerateCommand: ParsableCommand {
             fullText += step.text
             if json {
                 var s: [String: Any] = ["id": Int(step.token)]
-                if logprobs > 0 { s["top"] = step.topLogprobs.map { ["id": Int($0.token), "logprob": Double($0.logprob)] } }
+                if logprobs > 0 { s["top"] = step.topLogprobs.map { ["id": Int($0.token), "logit": Double($0.logit), "logprob": Double($0.logprob)] } }
                 steps.append(s)
             } else {
                 FileHandle.standardOutput.write(Data(step.text.utf8))

@@ -7,8 +7,8 @@ public final class LocalGenerator {
         public var token: Int32
         /// Text this token completed (may be empty mid-character or while a stop string is pending).
         public var text: String
-        /// The top-K log-probabilities of this step, if asked.
-        public var topLogprobs: [(token: Int32, logprob: Float)]
+        /// The top-K tokens of this step with their logits and log-probabilities, if asked.
+        public var topLogprobs: [(token: Int32, logit: Float, logprob: Float)]
     }
 
     public enum FinishReason: String, Sendable { case length, stop, endOfGeneration = "eos" }

@@ -58,13 +58,13 @@ public enum Sampler {
         return Int32(best)
     }
 
-    /// The `k` most likely tokens with their log-probabilities under the raw logits.
-    public static func topLogprobs(_ l: [Float], k: Int) -> [(token: Int32, logprob: Float)] {
+    /// The `k` most likely tokens with their raw logits and log-probabilities.
+    public static func topLogprobs(_ l: [Float], k: Int) -> [(token: Int32, logit: Float, logprob: Float)] {
         let m = l.max() ?? 0
         var sum = 0.0
         for v in l { sum += exp(Double(v - m)) }
         let logZ = Float(log(sum)) + m
         let top = l.indices.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }.prefix(k)
-        return top.map { (Int32($0), l[$0] - logZ) }
+        return top.map { (Int32($0), l[$0], l[$0] - logZ) }
     }
 }
