@@ -209,6 +209,53 @@ void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const floa
     else ctk_dot4_q8_0_q8_avx2(w, xq, xq_stride, xd, scale_stride, blocks, out);
 }
 
+static void ctk_dot_rows4_q4_1_q8_avx2(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
+                                       int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float offsets[4] = {0, 0, 0, 0};
+    const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0F);
+    for (int i = 0; i < blocks; i++) {
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *blk = b + r * row_bytes + 20 * i;
+            const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 4));
+            const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), low);
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(blk) * xd[i]), acc[r]);
+            offsets[r] += half_to_float(blk + 2) * xs[i];
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];
+}
+
+VNNI static void ctk_dot_rows4_q4_1_q8_vnni(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
+                                            int blocks, float *out) {
+    const uint8_t *b = (const uint8_t *)w;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float offsets[4] = {0, 0, 0, 0};
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int i = 0; i < blocks; i++) {
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *blk = b + r * row_bytes + 20 * i;
+            const __m128i raw = _mm_loadu_si128((const __m128i *)(blk + 4));
+            const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), low);
+            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, y);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(blk) * xd[i]), acc[r]);
+            offsets[r] += half_to_float(blk + 2) * xs[i];
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];
+}
+
+void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
+                           int blocks, float *out) {
+    if (use_vnni()) ctk_dot_rows4_q4_1_q8_vnni(w, row_bytes, xq, xd, xs, blocks, out);
+    else ctk_dot_rows4_q4_1_q8_avx2(w, row_bytes, xq, xd, xs, blocks, out);
+}
+
+
 #else  // Portable fallback: the same arithmetic, one value at a time.
 
 static inline float half_to_float(const uint8_t *p) {
@@ -269,6 +316,11 @@ void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const floa
 void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
                       int scale_stride, int blocks, float *out) {
     for (int r = 0; r < 4; r++) out[r] = ctk_dot_q8_0_q8(w, xq + r * xq_stride, xd + r * scale_stride, blocks);
+}
+
+void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
+                           int blocks, float *out) {
+    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q4_1_q8((const uint8_t *)w + r * row_bytes, xq, xd, xs, blocks);
 }
 
 int ctk_uses_vnni(void) { return 0; }
