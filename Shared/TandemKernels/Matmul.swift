@@ -1,4 +1,5 @@
 import CTandemKernels
+import Foundation
 
 /// One matrix of a batched product: `output[t · outputStride + r] = weight.row(r) · x[t]`.
 public struct MatmulJob: @unchecked Sendable {
@@ -17,6 +18,8 @@ public struct MatmulJob: @unchecked Sendable {
 /// inside, so the chunk's weights stay in L1 while each activation row is reused for every row.
 public enum Matmul {
     public static let rowsPerChunk = 16
+    /// Whether decode uses the four-row kernel (`TANDEM_NO_ROW_GROUPS=1` turns it off, to measure).
+    nonisolated(unsafe) public static var rowGrouping = ProcessInfo.processInfo.environment["TANDEM_NO_ROW_GROUPS"] == nil
 
     /// Multiplies every job's weight by the `tokens` rows of `x` (float, row stride `columns`),
     /// whose quantized copy `xq` the caller has already filled when any weight is quantized.
@@ -74,8 +77,17 @@ public enum Matmul {
                 let d = UnsafePointer(a.scales + t * a.blocksPerRow)
                 let s = UnsafePointer(a.sums + t * a.blocksPerRow)
                 let out = job.output + t * job.outputStride
-                for r in rows {
+                var r = rows.lowerBound
+                // Q4_1 rows four at a time: each activation block is loaded once for four rows.
+                if w.format == .q4_1 && Self.rowGrouping {
+                    while r + 4 <= rows.upperBound {
+                        ctk_dot_rows4_q4_1_q8(w.row(r), Int32(w.rowBytes), q, d, s, Int32(blocks), out + r)
+                        r += 4
+                    }
+                }
+                while r < rows.upperBound {
                     out[r] = QuantizedDot.dot(w.format, w.row(r), blocks: blocks, q, d, s)
+                    r += 1
                 }
             }
         } else {

@@ -105,6 +105,13 @@ final class ForwardPassTests: XCTestCase {
         let cache = PagedKVCache(config: model.config, capacityTokens: 32, blockSizeTokens: 8)
         XCTAssertThrowsError(try model.forward([ForwardRequest(sequence: 9, tokens: [1])], cache: cache))
         try cache.createSequence(0)
+        // A refused call leaves the cache as it was.
+        XCTAssertThrowsError(try model.forward([ForwardRequest(sequence: 0, tokens: [1, 999])], cache: cache))
+        XCTAssertThrowsError(try model.forward([ForwardRequest(sequence: 0, tokens: Array(repeating: 1, count: 40))], cache: cache)) {
+            XCTAssertEqual($0 as? KVCacheError, .outOfBlocks(needed: 5, free: 4))
+        }
+        XCTAssertEqual(cache.table(0)!.tokenCount, 0)
+        XCTAssertEqual(cache.freeBlockCount, 4)
         XCTAssertThrowsError(try cache.append(0, tokens: Array(repeating: 1, count: 40))) {
             XCTAssertEqual($0 as? KVCacheError, .outOfBlocks(needed: 5, free: 4))
         }

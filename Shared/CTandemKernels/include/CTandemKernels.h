@@ -23,6 +23,11 @@ void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const floa
 void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
                       int scale_stride, int blocks, float *out);
 
+/// One activation row against four consecutive weight rows (`row_bytes` apart), for decode: each
+/// activation block is loaded once for the four rows.
+void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
+                           int blocks, float *out);
+
 /// 1 when the AVX-512 VNNI variants run (chosen at run time; `TANDEM_NO_VNNI=1` turns them off).
 int ctk_uses_vnni(void);
 

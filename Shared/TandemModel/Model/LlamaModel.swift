@@ -40,17 +40,30 @@ public final class LlamaModel: @unchecked Sendable {
         let tokenCount = batch.reduce(0) { $0 + $1.tokens.count }
         guard tokenCount > 0 else { return batch.map { _ in [] } }
 
+        // Validate everything before the cache is touched, so a refused call leaves it unchanged.
+        precondition(Set(batch.map(\.sequence)).count == batch.count, "a sequence appears twice in one batch")
+        for req in batch {
+            guard let table = cache.table(req.sequence) else { throw KVCacheError.unknownSequence(req.sequence) }
+            guard table.tokenCount + req.tokens.count <= c.contextLength else {
+                throw KVCacheError.contextExceeded(table.tokenCount + req.tokens.count)
+            }
+            for token in req.tokens where token < 0 || Int(token) >= c.vocabularySize {
+                throw TokenizerError.malformedVocabulary("token id \(token) out of range")
+            }
+        }
+        let blocksNeeded = batch.reduce(0) { sum, req in
+            let n = cache.table(req.sequence)!.tokenCount
+            return sum + (n + req.tokens.count + cache.blockSizeTokens - 1) / cache.blockSizeTokens - (n + cache.blockSizeTokens - 1) / cache.blockSizeTokens
+        }
+        guard blocksNeeded <= cache.freeBlockCount else { throw KVCacheError.outOfBlocks(needed: blocksNeeded, free: cache.freeBlockCount) }
+
         // Positions and cache slots of every new token.
         var positions: [Int] = []
         var slots: [(block: Int, slot: Int)] = []
         var sequenceOfToken: [Int] = []
         positions.reserveCapacity(tokenCount)
         for (r, req) in batch.enumerated() {
-            guard let table = cache.table(req.sequence) else { throw KVCacheError.unknownSequence(req.sequence) }
-            guard table.tokenCount + req.tokens.count <= c.contextLength else {
-                throw KVCacheError.contextExceeded(table.tokenCount + req.tokens.count)
-            }
-            let start = table.tokenCount
+            let start = cache.table(req.sequence)!.tokenCount
             slots += try cache.append(req.sequence, tokens: req.tokens)
             positions += (0..<req.tokens.count).map { start + $0 }
             sequenceOfToken += Array(repeating: r, count: req.tokens.count)
@@ -65,7 +78,6 @@ public final class LlamaModel: @unchecked Sendable {
         var t = 0
         for req in batch {
             for token in req.tokens {
-                guard token >= 0, Int(token) < c.vocabularySize else { throw TokenizerError.malformedVocabulary("token id \(token) out of range") }
                 weights.tokenEmbedding.dequantizeRow(Int(token), into: x + t * dim)
                 t += 1
             }

@@ -65,6 +65,37 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         return words
     }
 
+    /// Walks the scalars of one fragment and collects the words cut from it.
+    struct Scanner {
+        let scalars: [Unicode.Scalar]
+        let end: Int
+        private(set) var position: Int
+        private var start: Int
+        private(set) var words: [Range<Int>] = []
+
+        init(scalars: [Unicode.Scalar], range: Range<Int>) {
+            self.scalars = scalars
+            end = range.upperBound
+            position = range.lowerBound
+            start = range.lowerBound
+        }
+
+        /// The scalar at the current position and its flags, until the end of the fragment.
+        func next() -> (Unicode.Scalar, Flags)? {
+            position < end ? (scalars[position], PreTokenizer.flags(scalars[position])) : nil
+        }
+
+        func scalar(at i: Int) -> Unicode.Scalar? { i < end ? scalars[i] : nil }
+        func flags(at i: Int) -> Flags { PreTokenizer.flags(scalar(at: i)) }
+
+        /// Ends the current word at `p` and continues from there.
+        mutating func cut(at p: Int) {
+            if p > start { words.append(start..<p) }
+            start = p
+            position = p
+        }
+    }
+
     /// The length of a contraction (`'s 't 'm 'd 're 've 'll`) at `pos`, if one starts there.
     static func contractionLength(_ s: [Unicode.Scalar], at pos: Int, end: Int, ignoringCase: Bool) -> Int? {
         guard s[pos] == "'", pos + 1 < end else { return nil }
@@ -89,16 +120,12 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     }
 
     static func splitGPT2(_ s: [Unicode.Scalar], _ range: Range<Int>) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        let end = range.upperBound
-        func at(_ i: Int) -> Unicode.Scalar? { i < end ? s[i] : nil }
-        func fl(_ i: Int) -> Flags { flags(at(i)) }
-        var pos = range.lowerBound
-        var start = pos
-        func add(_ p: Int) { if p > start { out.append(start..<p) }; start = p; pos = p }
-        while pos < end {
-            let c = s[pos]
-            let f = fl(pos)
+        var scan = Scanner(scalars: s, range: range)
+        while let (c, f) = scan.next() {
+            let pos = scan.position, end = range.upperBound
+            func at(_ i: Int) -> Unicode.Scalar? { scan.scalar(at: i) }
+            func fl(_ i: Int) -> Flags { scan.flags(at: i) }
+            func add(_ p: Int) { scan.cut(at: p) }
             if let n = contractionLength(s, at: pos, end: end, ignoringCase: false) { add(pos + n); continue }
             let f2 = c == " " ? fl(pos + 1) : f
             if f2.letter {
@@ -121,20 +148,16 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             if spaces > 0 { add(pos + spaces); continue }
             add(pos + 1)
         }
-        return out
+        return scan.words
     }
 
     static func splitLlama3(_ s: [Unicode.Scalar], _ range: Range<Int>) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        let end = range.upperBound
-        func at(_ i: Int) -> Unicode.Scalar? { i < end ? s[i] : nil }
-        func fl(_ i: Int) -> Flags { flags(at(i)) }
-        var pos = range.lowerBound
-        var start = pos
-        func add(_ p: Int) { if p > start { out.append(start..<p) }; start = p; pos = p }
-        while pos < end {
-            let c = s[pos]
-            let f = fl(pos)
+        var scan = Scanner(scalars: s, range: range)
+        while let (c, f) = scan.next() {
+            let pos = scan.position, end = range.upperBound
+            func at(_ i: Int) -> Unicode.Scalar? { scan.scalar(at: i) }
+            func fl(_ i: Int) -> Flags { scan.flags(at: i) }
+            func add(_ p: Int) { scan.cut(at: p) }
             if let n = contractionLength(s, at: pos, end: end, ignoringCase: true) { add(pos + n); continue }
             if !(c == "\r" || c == "\n" || f.number) {
                 if f.letter || fl(pos + 1).letter {
@@ -166,6 +189,6 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             if spaces > 0 { add(pos + spaces); continue }
             add(pos + 1)
         }
-        return out
+        return scan.words
     }
 }
