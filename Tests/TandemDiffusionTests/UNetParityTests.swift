@@ -17,6 +17,7 @@ final class UNetParityTests: XCTestCase {
         let unet = try UNet2DModel(directory: Fixtures.url("tiny_unet"))
         let io = try loadIO("tiny_unet_io.safetensors")
         let y = try unet.forward(sample: io.x, batch: io.batch, timesteps: io.t, classLabels: io.c)
+        print("tiny UNet vs diffusers: NMSE \(nmse(y, io.y))")
         XCTAssertLessThan(nmse(y, io.y), Self.tolerance)
         // The scalar path (direct convolution, loop attention) agrees too.
         let scalar = try unet.forward(sample: io.x, batch: io.batch, timesteps: io.t, classLabels: io.c, scalar: true)
