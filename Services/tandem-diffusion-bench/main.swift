@@ -32,20 +32,6 @@ do {
                                                                   seed: UInt64(options["seed"] ?? "0") ?? 0))
         try png.write(to: URL(fileURLWithPath: out))
         print("wrote \(out) (\(png.count) bytes)")
-        if let atlasPath = options["atlas"] {
-            // Readability: one glyph of every class, read back by nearest neighbour.
-            let atlas = try PNGCodec.decode(Data(contentsOf: URL(fileURLWithPath: atlasPath)))
-            let classifier = NearestGlyphClassifier(atlas: atlas, cellSize: renderer.unet.config.sampleSize, classes: GlyphRenderer.characters.count)
-            print("")
-            print("| readability (36 classes × 2) | accuracy |")
-            print("|---|---:|")
-            for (kind, n) in [(SolverKind.ddim, 50), (.ddim, 10), (.euler, 10), (.dpmpp2m, 10), (.dpmpp3m, 10), (.unipc, 10), (.deis, 10), (.dpmpp2m, 5), (.unipc, 5)] {
-                let images = try renderer.render(GlyphRenderer.characters, options: .init(solver: kind, steps: n, guidance: guidance, seed: 5, count: 2))
-                var correct = 0
-                for (label, samples) in images.enumerated() { correct += samples.filter { classifier.classify($0) == label }.count }
-                print("| \(kind.rawValue), \(n) steps | \(String(format: "%.1f %%", 100 * Double(correct) / 72)) |")
-            }
-        }
         exit(0)
     }
     if options["profile"] != nil {
@@ -105,6 +91,20 @@ do {
         for kind in SolverKind.allCases {
             let errors = try counts.map { try rms(final(kind, $0), reference) }
             print("| \(kind.rawValue) | " + errors.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |")
+        }
+        if let atlasPath = options["atlas"] {
+            // Readability: one glyph of every class, read back by nearest neighbour.
+            let atlas = try PNGCodec.decode(Data(contentsOf: URL(fileURLWithPath: atlasPath)))
+            let classifier = NearestGlyphClassifier(atlas: atlas, cellSize: renderer.unet.config.sampleSize, classes: GlyphRenderer.characters.count)
+            print("")
+            print("| readability (36 classes × 2) | accuracy |")
+            print("|---|---:|")
+            for (kind, n) in [(SolverKind.ddim, 50), (.ddim, 10), (.euler, 10), (.dpmpp2m, 10), (.dpmpp3m, 10), (.unipc, 10), (.deis, 10), (.dpmpp2m, 5), (.unipc, 5)] {
+                let images = try renderer.render(GlyphRenderer.characters, options: .init(solver: kind, steps: n, guidance: guidance, seed: 5, count: 2))
+                var correct = 0
+                for (label, samples) in images.enumerated() { correct += samples.filter { classifier.classify($0) == label }.count }
+                print("| \(kind.rawValue), \(n) steps | \(String(format: "%.1f %%", 100 * Double(correct) / 72)) |")
+            }
         }
         exit(0)
     }
