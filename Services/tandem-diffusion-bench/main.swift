@@ -1,7 +1,7 @@
 // tandem-diffusion-bench: render throughput of the glyph model, batching across requests on and
 // off. Usage: tandem-diffusion-bench [--solver dpmpp-2m] [--steps 10] [--concurrency 16]
 //             [--guidance 3] [--threads 1] [--model DIR]
-//             [--profile 1] [--convergence SAMPLES] [--word TEXT --out FILE.png --seed S]
+//             [--profile 1] [--convergence SAMPLES [--atlas glyph_atlas16.png]] [--word TEXT --out FILE.png --seed S]
 // (`tandem bench render` will call RenderBenchmark the same way once the CLI has the subcommand.)
 import Foundation
 import TandemDiffusion
@@ -91,6 +91,20 @@ do {
         for kind in SolverKind.allCases {
             let errors = try counts.map { try rms(final(kind, $0), reference) }
             print("| \(kind.rawValue) | " + errors.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |")
+        }
+        if let atlasPath = options["atlas"] {
+            // Readability: one glyph of every class, read back by nearest neighbour.
+            let atlas = try PNGCodec.decode(Data(contentsOf: URL(fileURLWithPath: atlasPath)))
+            let classifier = NearestGlyphClassifier(atlas: atlas, cellSize: renderer.unet.config.sampleSize, classes: GlyphRenderer.characters.count)
+            print("")
+            print("| readability (36 classes × 2) | accuracy |")
+            print("|---|---:|")
+            for (kind, n) in [(SolverKind.ddim, 50), (.ddim, 10), (.euler, 10), (.dpmpp2m, 10), (.dpmpp3m, 10), (.unipc, 10), (.deis, 10), (.dpmpp2m, 5), (.unipc, 5)] {
+                let images = try renderer.render(GlyphRenderer.characters, options: .init(solver: kind, steps: n, guidance: guidance, seed: 5, count: 2))
+                var correct = 0
+                for (label, samples) in images.enumerated() { correct += samples.filter { classifier.classify($0) == label }.count }
+                print("| \(kind.rawValue), \(n) steps | \(String(format: "%.1f %%", 100 * Double(correct) / 72)) |")
+            }
         }
         exit(0)
     }
