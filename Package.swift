@@ -71,7 +71,9 @@ let package = Package(
         ], path: "Shared/TandemCLI"),
 
         // Diffusion render: safetensors, diffusers' UNet2DModel on CPU, ODE solvers, PNG output.
-        .target(name: "TandemDiffusion", dependencies: ["CPNG"], path: "Shared/TandemDiffusion",
+        // The AVX-512 matrix block, chosen at run time (a C function can target another CPU).
+        .target(name: "CDiffusionKernels", path: "Shared/CDiffusionKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TandemDiffusion", dependencies: ["CPNG", "CDiffusionKernels"], path: "Shared/TandemDiffusion",
                 resources: [.copy("Resources/glyphs16")], swiftSettings: kernelSettings),
 
         .executableTarget(name: "TandemDiffusionBenchMain", dependencies: ["TandemDiffusion"], path: "Services/tandem-diffusion-bench",

@@ -1,3 +1,4 @@
+import CDiffusionKernels
 import Foundation
 
 /// C[m×n] = A[m×k] · B[k×n] (+ C when accumulating), all row-major `Float`.
@@ -21,8 +22,14 @@ public enum MatrixMultiply {
 
     /// `bPacked`: B is already laid out as consecutive tiles of `columnTile` columns, each tile
     /// k × width contiguous (`packedIndex`), as `Conv2D`'s im2col writes it; no copy is made.
+    /// Whether this CPU runs the AVX-512 block (`CDiffusionKernels`); checked once.
+    public static let hasAVX512: Bool = tandem_cpu_has_avx512f() != 0
+
+    /// `allowAVX512: false` keeps to the Swift SIMD16 block (the tests check both).
     public static func fast(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1, bPacked: Bool = false) {
+                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1, bPacked: Bool = false,
+                            allowAVX512: Bool = true) {
+        let avx512 = allowAVX512 && hasAVX512
         let rowBlocks = (m + 3) / 4
         let work = m * n * k
         let parts = min(max(1, threads), rowBlocks)
@@ -33,10 +40,10 @@ public enum MatrixMultiply {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let first = part * blocksPerPart * 4
                 let last = min(m, (part + 1) * blocksPerPart * 4)
-                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate, bPacked: bPacked) }
+                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate, bPacked: bPacked, avx512: avx512) }
             }
         } else {
-            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate, bPacked: bPacked)
+            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate, bPacked: bPacked, avx512: avx512)
         }
     }
 
@@ -68,12 +75,12 @@ public enum MatrixMultiply {
     }
 
     private static func rows(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool, bPacked: Bool) {
+                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool, bPacked: Bool, avx512: Bool) {
         if n <= columnTile {
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
                 let rowsHere = min(4, rowRange.upperBound - i)
-                block(a, b, ldb: n, c, ldc: n, row: i, rows: rowsHere, width: n, k: k, accumulate: accumulate)
+                block(a, b, ldb: n, c, ldc: n, row: i, rows: rowsHere, width: n, k: k, accumulate: accumulate, avx512: avx512)
                 i += rowsHere
             }
             return
@@ -93,7 +100,7 @@ public enum MatrixMultiply {
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
                 let rowsHere = min(4, rowRange.upperBound - i)
-                block(a, tile, ldb: width, c + j0, ldc: n, row: i, rows: rowsHere, width: width, k: k, accumulate: accumulate)
+                block(a, tile, ldb: width, c + j0, ldc: n, row: i, rows: rowsHere, width: width, k: k, accumulate: accumulate, avx512: avx512)
                 i += rowsHere
             }
             j0 += width
@@ -102,10 +109,13 @@ public enum MatrixMultiply {
 
     @inline(__always)
     private static func block(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
-                              row i: Int, rows rowsHere: Int, width: Int, k: Int, accumulate: Bool) {
+                              row i: Int, rows rowsHere: Int, width: Int, k: Int, accumulate: Bool, avx512: Bool) {
         let end32 = width - width % 32
         let end16 = width - width % 16
-        if rowsHere == 4 {
+        if rowsHere == 4 && avx512 && end16 > 0 {
+            tandem_gemm_4rows_avx512(a + i * k, Int32(k), b, Int32(ldb), c + i * ldc, Int32(ldc), Int32(k), Int32(end16), accumulate ? 1 : 0)
+            if end16 < width { tail(a, b, ldb: ldb, c, ldc: ldc, rows: i..<(i + 4), columns: end16..<width, k: k, accumulate: accumulate) }
+        } else if rowsHere == 4 {
             let a0 = a + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
             let c0 = c + i * ldc, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
             var j = 0

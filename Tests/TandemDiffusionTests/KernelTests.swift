@@ -7,13 +7,15 @@ final class KernelTests: XCTestCase {
         var random = TestRandom(seed: 1)
         for (m, k, n) in [(1, 1, 1), (3, 5, 7), (4, 9, 16), (5, 27, 33), (64, 288, 256), (7, 13, 48), (32, 64, 1024)] {
             for accumulate in [false, true] {
-                let a = random.array(m * k), b = random.array(k * n), c0 = random.array(m * n)
-                var fast = c0, slow = c0
-                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
-                    fast.withUnsafeMutableBufferPointer { MatrixMultiply.fast(ap.baseAddress!, bp.baseAddress!, $0.baseAddress!, m: m, k: k, n: n, accumulate: accumulate, threads: 2) }
-                    slow.withUnsafeMutableBufferPointer { MatrixMultiply.scalar(ap.baseAddress!, bp.baseAddress!, $0.baseAddress!, m: m, k: k, n: n, accumulate: accumulate) }
-                } }
-                XCTAssertLessThan(nmse(fast, slow), 1e-12, "m=\(m) k=\(k) n=\(n) accumulate=\(accumulate)")
+                for avx512 in [false, true] {
+                    let a = random.array(m * k), b = random.array(k * n), c0 = random.array(m * n)
+                    var fast = c0, slow = c0
+                    a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                        fast.withUnsafeMutableBufferPointer { MatrixMultiply.fast(ap.baseAddress!, bp.baseAddress!, $0.baseAddress!, m: m, k: k, n: n, accumulate: accumulate, threads: 2, allowAVX512: avx512) }
+                        slow.withUnsafeMutableBufferPointer { MatrixMultiply.scalar(ap.baseAddress!, bp.baseAddress!, $0.baseAddress!, m: m, k: k, n: n, accumulate: accumulate) }
+                    } }
+                    XCTAssertLessThan(nmse(fast, slow), 1e-12, "m=\(m) k=\(k) n=\(n) accumulate=\(accumulate) avx512=\(avx512)")
+                }
             }
         }
     }
