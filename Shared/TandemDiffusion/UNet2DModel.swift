@@ -39,6 +39,10 @@ public struct UNet2DModel: Sendable {
     public let convOut: Conv2D
     /// Threads for the matrix products; 1 keeps everything on the caller's thread.
     public var threads: Int = 1
+    /// Larger batches run in chunks of this many samples. A batch of 32 at 16×16 makes im2col
+    /// matrices of ~28 MB that stream from memory; chunks of 4 keep them in L2 (measured: a batch
+    /// of 32 cost 5.5 ms per sample in one piece, against 4.3 ms one sample at a time).
+    public var maxSamplesPerChunk: Int = 4
 
     /// Loads `config.json` and the weights file from a diffusers model folder.
     public init(directory: URL) throws {
@@ -199,6 +203,20 @@ public struct UNet2DModel: Sendable {
         let size = config.sampleSize
         guard sample.count == batch * config.inChannels * size * size, timesteps.count == batch else {
             throw UNet2DLoadError.badInput("sample of \(sample.count) values and \(timesteps.count) timesteps for batch \(batch)")
+        }
+        if batch > maxSamplesPerChunk {
+            if let labels = classLabels, labels.count != batch { throw UNet2DLoadError.classLabelsRequired }
+            let per = sample.count / batch
+            var out: [Float] = []
+            out.reserveCapacity(batch * config.outChannels * size * size)
+            var start = 0
+            while start < batch {
+                let end = min(batch, start + maxSamplesPerChunk)
+                out += try forward(sample: Array(sample[(start * per)..<(end * per)]), batch: end - start,
+                                   timesteps: Array(timesteps[start..<end]), classLabels: classLabels.map { Array($0[start..<end]) }, scalar: scalar)
+                start = end
+            }
+            return out
         }
         var input = sample
         if config.centerInputSample { for i in input.indices { input[i] = 2 * input[i] - 1 } }

@@ -27,6 +27,7 @@ final class UNetParityTests: XCTestCase {
     func testEachSampleIsIndependentOfItsBatch() throws {
         var unet = try UNet2DModel(directory: Fixtures.url("tiny_unet"))
         unet.threads = 2
+        unet.maxSamplesPerChunk = 2  // batch 3 runs as 2 + 1
         let io = try loadIO("tiny_unet_io.safetensors")
         let whole = try unet.forward(sample: io.x, batch: io.batch, timesteps: io.t, classLabels: io.c)
         let per = io.x.count / io.batch
@@ -58,6 +59,8 @@ final class UNetParityTests: XCTestCase {
         XCTAssertThrowsError(try unet.forward(sample: x, batch: 1, timesteps: [10], classLabels: nil))
         XCTAssertThrowsError(try unet.forward(sample: x, batch: 1, timesteps: [10], classLabels: [5]))
         XCTAssertThrowsError(try unet.forward(sample: x, batch: 2, timesteps: [10, 10], classLabels: [1, 1]))
+        let six = [Float](repeating: 0, count: 6 * 3 * 64)  // above maxSamplesPerChunk: the chunked path checks too
+        XCTAssertThrowsError(try unet.forward(sample: six, batch: 6, timesteps: [Double](repeating: 1, count: 6), classLabels: [1, 1]))
         let file = try SafetensorsFile(contentsOf: Fixtures.url("tiny_unet/diffusion_pytorch_model.safetensors"))
         var missing: [String: (shape: [Int], values: [Float])] = [:]
         for name in file.names where name != "conv_out.bias" { missing[name] = try file.tensor(name) }
