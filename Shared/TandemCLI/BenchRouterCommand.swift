@@ -27,6 +27,9 @@ struct BenchRouterCommand: ParsableCommand {
     @Option(name: .customLong("insert-rows"), help: "Single-row INSERTs for the reference rate.")
     var insertRows: Int = 500
 
+    @Option(help: "tcp (loopback) or ipc (Unix sockets) between client, router and workers.")
+    var transport = "tcp"
+
     @Option(name: .customLong("database-url"), help: "PostgreSQL to use (default: TANDEM_DATABASE_URL, else the local stack's cluster).")
     var databaseURL: String?
 
@@ -52,8 +55,11 @@ struct BenchRouterCommand: ParsableCommand {
             return process
         }
 
-        let router = try launch("tandem-router", ["--database-url", url, "--schema", schema, "--clients", "tcp://127.0.0.1:*",
-                                          "--workers", "tcp://127.0.0.1:*", "--ready-file", readyFile.path, "--log-level", "warning",
+        guard transport == "tcp" || transport == "ipc" else { throw CLIError("--transport is tcp or ipc") }
+        // `ipc://*` makes ZeroMQ pick a fresh socket path, as port 0 does for tcp.
+        let anyEndpoint = transport == "ipc" ? "ipc://*" : "tcp://127.0.0.1:*"
+        let router = try launch("tandem-router", ["--database-url", url, "--schema", schema, "--clients", anyEndpoint,
+                                          "--workers", anyEndpoint, "--ready-file", readyFile.path, "--log-level", "warning",
                                           "--max-queue", "\(max(100_000, jobs * 2))"])
         let endpoints = try waitForEndpoints(readyFile)
         var echoWorkers: [Process] = []
@@ -63,7 +69,7 @@ struct BenchRouterCommand: ParsableCommand {
         let client = try RouterClient(configuration: .init(routerEndpoint: endpoints.clients, replyTimeoutMilliseconds: 30_000))
         try waitForWorkers(client, count: workers)
 
-        print("router benchmark: \(jobs) no-op echo jobs, \(concurrency) in flight, \(workers) worker(s) × capacity \(capacity), load \(LoadAverage.text)")
+        print("router benchmark: \(jobs) no-op echo jobs, \(concurrency) in flight, \(workers) worker(s) × capacity \(capacity), \(transport), load \(LoadAverage.text)")
         _ = try BenchRouterRun(client: client, jobs: max(1, jobs / 10), concurrency: concurrency).run()
         // The PostgreSQL backends serving the router (its writer and reader connections), to count their CPU too.
         let monitor = try PostgresConnection(url: url, applicationName: "tandem-bench")
