@@ -172,8 +172,7 @@ final class WorkerLoop: @unchecked Sendable {
                 send(.release(job: dispatch.job, attempt: dispatch.attempt, reason: shutdownDeadline != nil ? "worker shutting down" : "worker full"))
                 return
             }
-            start(DispatchedJob(id: dispatch.job, attempt: dispatch.attempt, kind: dispatch.kind, params: dispatch.params,
-                                priority: dispatch.priority, ledger: dispatch.ledger, blobs: dispatch.blobs))
+            start(dispatch)
         }
     }
 
