@@ -38,7 +38,7 @@ extension Router {
         }
         let now = Date()
         let row = JobRow(
-            id: UUID(), kind: submit.kind, service: service, priority: submit.priority,
+            id: jobIds.next(now: now), kind: submit.kind, service: service, priority: submit.priority,
             maxAttempts: submit.maxAttempts ?? configuration.defaultMaxAttempts, params: submit.params, createdAt: now)
         jobs[row.id] = LiveJob(row: row, subscribers: submit.stream ? [identity] : [], durable: false)
         waiting[service, default: 0] += 1

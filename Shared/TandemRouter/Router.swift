@@ -49,6 +49,7 @@ public final class Router: @unchecked Sendable {
     var afterCommit: [UInt64: AfterCommit] = [:]
     var nextToken: UInt64 = 1
     var dispatchSerial: UInt64 = 0
+    var jobIds = JobIdGenerator()
     var throughput: [String: ThroughputMeter] = [:]
     var running = true
 
