@@ -88,6 +88,8 @@ struct BenchRouterCommand: ParsableCommand {
         print(String(format: "accepted and durable   %8.0f jobs/s   (ACCEPTED is sent only after the row is committed)", Double(jobs) / run.lastAccepted))
         print(String(format: "completed end to end   %8.0f jobs/s   (final state committed before FINAL)", Double(jobs) / run.lastFinal))
         print("submit → ACCEPTED      p50 \(ms(run.acceptLatencies.percentile(0.5)))   p99 \(ms(run.acceptLatencies.percentile(0.99)))")
+        print("submit → started       p50 \(ms(run.startLatencies.percentile(0.5)))   p99 \(ms(run.startLatencies.percentile(0.99)))   (group commit, then dispatch to the worker's handler)")
+        print("ACCEPTED → started     p50 \(ms(run.acceptedToStart.percentile(0.5)))   p99 \(ms(run.acceptedToStart.percentile(0.99)))   (dispatch latency after the commit)")
         print("ACCEPTED → FINAL       p50 \(ms(run.dispatchLatencies.percentile(0.5)))   p99 \(ms(run.dispatchLatencies.percentile(0.99)))   (dispatch, no-op run, final commit)")
         print(String(format: "reference: single-row autocommit INSERT on the same PostgreSQL  %6.0f rows/s   → durable jobs/s is %.1f× that", insertRate, Double(jobs) / run.lastAccepted / insertRate))
         func perJob(_ seconds: Double) -> String { String(format: "%.0f µs", seconds / Double(jobs) * 1e6) }
@@ -130,7 +132,19 @@ struct BenchRouterRun {
         var lastFinal: Double
         var acceptLatencies: [Double]
         var dispatchLatencies: [Double]
+        /// Submit to the echo handler starting on its worker (wall clock, one host).
+        var startLatencies: [Double]
+        /// ACCEPTED reaching the client to the handler starting: the dispatch after the commit
+        /// (slightly negative when the worker starts before the client hears ACCEPTED).
+        var acceptedToStart: [Double]
         var failed: Int
+    }
+
+    /// `started_us` from an echo result, found without a JSON parser (this loop is the client's hot path).
+    static func startedSeconds(_ result: String?) -> Double? {
+        guard let result, let key = result.range(of: #""started_us":"#) else { return nil }
+        let digits = result[key.upperBound...].prefix { $0.isNumber }
+        return Double(digits).map { $0 / 1e6 }
     }
 
     func run() throws -> Result {
@@ -141,7 +155,10 @@ struct BenchRouterRun {
         }
         var submittedAt: [UInt64: Double] = [:]
         var acceptedAt: [UUID: Double] = [:]
-        var result = Result(lastAccepted: 0, lastFinal: 0, acceptLatencies: [], dispatchLatencies: [], failed: 0)
+        var result = Result(lastAccepted: 0, lastFinal: 0, acceptLatencies: [], dispatchLatencies: [], startLatencies: [], acceptedToStart: [], failed: 0)
+        var acceptedWall: [UUID: Double] = [:]
+        var submittedWall: [UUID: Double] = [:]
+        var wallByRequest: [UInt64: Double] = [:]
         result.acceptLatencies.reserveCapacity(jobs)
         result.dispatchLatencies.reserveCapacity(jobs)
         var sent = 0, finished = 0, inFlight = 0
@@ -149,6 +166,7 @@ struct BenchRouterRun {
             while sent < jobs && inFlight < concurrency {
                 let requestId = client.makeRequestId()
                 submittedAt[requestId] = seconds(.now)
+                wallByRequest[requestId] = Date().timeIntervalSince1970
                 try client.send(.submit(.init(requestId: requestId, kind: "echo", params: "{}")))
                 sent += 1
                 inFlight += 1
@@ -159,9 +177,16 @@ struct BenchRouterRun {
             case .accepted(let requestId, let job):
                 if let at = submittedAt.removeValue(forKey: requestId) { result.acceptLatencies.append(now - at) }
                 acceptedAt[job] = now
+                submittedWall[job] = wallByRequest.removeValue(forKey: requestId)
+                acceptedWall[job] = Date().timeIntervalSince1970
                 result.lastAccepted = now
             case .final(let final):
                 if let at = acceptedAt.removeValue(forKey: final.job) { result.dispatchLatencies.append(now - at) }
+                let submitted = submittedWall.removeValue(forKey: final.job), accepted = acceptedWall.removeValue(forKey: final.job)
+                if let started = Self.startedSeconds(final.result), let submitted, let accepted {
+                    result.startLatencies.append(started - submitted)
+                    result.acceptedToStart.append(started - accepted)
+                }
                 if final.state != "succeeded" { result.failed += 1 }
                 finished += 1
                 inFlight -= 1

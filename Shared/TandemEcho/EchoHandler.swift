@@ -11,6 +11,8 @@ public struct EchoHandler: JobHandler {
     public init() {}
 
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
+        // When the job started here, for the router benchmark's dispatch latency (same host clock).
+        let startedMicroseconds = Int64(Date().timeIntervalSince1970 * 1e6)
         guard let params = (try? JSONSerialization.jsonObject(with: Data(job.params.utf8))) as? [String: Any] else {
             throw JobFailure(code: "invalid_params", message: "params must be a JSON object", retryable: false)
         }
@@ -30,7 +32,7 @@ public struct EchoHandler: JobHandler {
         case "fatal": throw JobFailure(code: "worker_failed", message: "asked to fail", retryable: false)
         default: break
         }
-        return JobOutcome(result: #"{"attempt":\#(job.attempt),"chunks":\#(chunks),"echo":\#(quotedText)}"#)
+        return JobOutcome(result: #"{"attempt":\#(job.attempt),"chunks":\#(chunks),"echo":\#(quotedText),"started_us":\#(startedMicroseconds)}"#)
     }
 
     /// `text` as a JSON string literal.
