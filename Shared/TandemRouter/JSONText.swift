@@ -8,11 +8,6 @@ enum JSONText {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `text` as a JSON string literal, quotes included.
-    static func quoted(_ text: String) -> String {
-        object(text)
-    }
-
     /// Whether `text` is a JSON object (what job parameters must be).
     static func isObject(_ text: String) -> Bool {
         guard let data = text.data(using: .utf8),

@@ -134,7 +134,7 @@ extension Router {
         throughput[job.row.service, default: ThroughputMeter()].record(atSecond: Int64(now.timeIntervalSince1970))
         jobs[id] = job
         // Built by hand on this per-job path: JSONSerialization costs more than the rest of a job here.
-        let detail = error.map { #"{"attempts":\#(job.row.attempts),"error":\#(JSONText.quoted($0))}"# } ?? #"{"attempts":\#(job.row.attempts)}"#
+        let detail = error.map { #"{"attempts":\#(job.row.attempts),"error":\#(JSONLiteral.quoted($0))}"# } ?? #"{"attempts":\#(job.row.attempts)}"#
         persist([.upsert(job.row), .event(JobEvent(jobId: id, at: now, kind: state.rawValue, worker: job.row.worker, detail: detail))],
                 then: .finish(job: id))
     }

@@ -140,7 +140,7 @@ extension Router {
         jobs[id] = job
         waiting[job.row.service, default: 0] += 1
         enqueue(job.row)
-        persist([.upsert(job.row), .event(JobEvent(jobId: id, at: Date(), kind: "requeued", detail: #"{"reason":\#(JSONText.quoted(reason))}"#))])
+        persist([.upsert(job.row), .event(JobEvent(jobId: id, at: Date(), kind: "requeued", detail: #"{"reason":\#(JSONLiteral.quoted(reason))}"#))])
     }
 
     /// Hands queued jobs to workers with free slots, as `DispatchPlanner` decides.

@@ -6,7 +6,7 @@ extension JobStore {
     ///
     /// `attempts` counts dispatches, so a requeued job keeps its count and the next dispatch adds one.
     public func recoverAfterRestart(reason: String) throws -> [JobRow] {
-        let detail = "{\"reason\": \(JSONText.quoted(reason))}"
+        let detail = "{\"reason\": \(JSONLiteral.quoted(reason))}"
         return try connection.transaction {
             try connection.execute("""
                 WITH exhausted AS (

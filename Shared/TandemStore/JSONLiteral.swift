@@ -1,7 +1,8 @@
-/// The little JSON the store writes itself (event details).
-enum JSONText {
+/// JSON string literals for the JSON text Tandem writes by hand (event details): no
+/// JSONSerialization round trip, and safe for `jsonb` (NUL becomes U+FFFD).
+public enum JSONLiteral {
     /// `text` as a JSON string literal, quotes, backslashes and control characters escaped.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var output = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
