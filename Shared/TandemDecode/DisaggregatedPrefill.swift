@@ -25,7 +25,24 @@ public final class DisaggregatedPrefill: Sendable {
 
     public struct Outcome: Sendable {
         public var handoff: KVHandoff
-        public var result: PrefillResult
+        /// The prefill job's result (worker, timings), which may still be on its way through the
+        /// router: the sequence starts as soon as the blocks are in, and reads this afterwards.
+        public var result: Task<PrefillResult?, Never>
+
+        /// The prefill job's result if it arrives within `timeout` (it normally has long before
+        /// the generation ends).
+        public func resultWithin(_ timeout: Duration) async -> PrefillResult? {
+            await withTaskGroup(of: PrefillResult?.self) { group in
+                group.addTask { await result.value }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
+                }
+                let first = await group.next()!
+                group.cancelAll()
+                return first
+            }
+        }
     }
 
     /// The prompt's KV blocks and first token from a prefill worker, or nil to prefill in place.
@@ -34,25 +51,40 @@ public final class DisaggregatedPrefill: Sendable {
         let handoff = UUID().uuidString
         let params = PrefillParameters(tokens: prompt, sampling: sampling, decodeEndpoint: inbox.endpoint, handoff: handoff)
         let endpoint = routerEndpoint
-        let outcome: Result<PrefillResult, Fallback> = await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: Self.runJob(params, priority: priority, routerEndpoint: endpoint)) }
-            thread.name = "tandem-decode-prefill"
-            thread.start()
-        }
-        switch outcome {
-        case .failure(let why):
-            onFallback(why.reason)
-            return nil
-        case .success(let result):
-            guard let blocks = await inbox.take(handoff, timeout: .seconds(10)) else {
-                onFallback("the KV blocks of handoff \(handoff) did not arrive")
-                return nil
+        let job = Task<Result<PrefillResult, Fallback>, Never> {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: Self.runJob(params, priority: priority, routerEndpoint: endpoint)) }
+                thread.name = "tandem-decode-prefill"
+                thread.start()
             }
-            guard blocks.tokens == prompt, blocks.firstToken == result.firstToken else {
+        }
+        // Whichever comes first: the blocks (the job's final reply follows through the router and
+        // the job store, which the first token need not wait for), or the job's failure.
+        enum First: Sendable { case blocks(KVHandoff?), failed(String) }
+        let first = await withTaskGroup(of: First.self) { group in
+            group.addTask { .blocks(await self.inbox.take(handoff, timeout: .seconds(10))) }
+            group.addTask {
+                if case .failure(let why) = await job.value { return .failed(why.reason) }
+                try? await Task.sleep(for: .seconds(3600))  // succeeded: the blocks decide
+                return .failed("cancelled")
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        switch first {
+        case .failed(let reason):
+            onFallback(reason)
+            return nil
+        case .blocks(nil):
+            onFallback("the KV blocks of handoff \(handoff) did not arrive")
+            return nil
+        case .blocks(let blocks?):
+            guard blocks.tokens == prompt else {
                 onFallback("the KV blocks of handoff \(handoff) do not match the prompt")
                 return nil
             }
-            return Outcome(handoff: blocks, result: result)
+            return Outcome(handoff: blocks, result: Task { try? await job.value.get() })
         }
     }
 

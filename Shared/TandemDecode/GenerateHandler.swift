@@ -101,9 +101,10 @@ public struct GenerateHandler: JobHandler {
         let end = ContinuousClock.now
         // After the generation, so that checksumming the received bytes delays no token.
         if let outcome = prefilled {
-            prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
-                                transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
-                                checksum: outcome.handoff.checksum, batchPrompts: outcome.result.batchPrompts)
+            let job = await outcome.resultWithin(.seconds(5))
+            prefillInfo = .init(worker: job?.worker ?? "unknown", computeMilliseconds: job?.computeMilliseconds ?? 0,
+                                transferMilliseconds: job?.transferMilliseconds, tailBytes: job?.tailBytes, bytes: outcome.handoff.bytes.count,
+                                checksum: outcome.handoff.checksum, batchPrompts: job?.batchPrompts ?? 1)
         }
         let first = firstToken ?? end
         let decoded = ids.count - resumed.count

@@ -217,6 +217,9 @@ final class GenerateIntegrationTests: XCTestCase {
             .init(prompt: "What is the tallest mountain on Earth?", chat: true, maxTokens: 12),
             .init(prompt: "Write one sentence about rivers.", chat: true, maxTokens: 16, temperature: 0.7, seed: 3),
             .init(prompt: "Give me a word that rhymes with cat.", chat: true, maxTokens: 8),
+            // Long enough for several chunks: its full blocks stream while later chunks compute.
+            .init(prompt: "Summarize in one sentence: " + String(repeating: "The river bends past the old mill, where the miller counts sacks of grain. ", count: 20),
+                  chat: true, maxTokens: 8),
         ]
         let results = try generateConcurrently(router, cases)
         let (model, tokenizer) = Self.reference!
@@ -235,6 +238,10 @@ final class GenerateIntegrationTests: XCTestCase {
                                      bytes: try cache.exportBlocks(0))
             XCTAssertEqual(prefill.bytes, expected.bytes.count)
             XCTAssertEqual(prefill.checksum, expected.checksum, "KV bytes received by decode equal the computed ones")
+            if prompt.count > 200 {
+                // Only the last chunk's blocks (the 32-token tail, over at most 3 blocks) went after the compute.
+                XCTAssertLessThanOrEqual(try XCTUnwrap(prefill.tailBytes), 3 * cache.blockBytes)
+            }
             batchSizes.append(prefill.batchPrompts)
         }
         XCTAssertGreaterThan(batchSizes.max() ?? 0, 1, "prompts that waited were computed in one batch: \(batchSizes)")
