@@ -230,6 +230,24 @@ public final class PagedKVCache: @unchecked Sendable {
 
     // MARK: prefix hash
 
+    /// The prefix hashes of every full block held (in use or cached idle): what a decode worker
+    /// reports so the router can send a prompt where its prefix is cached.
+    public var cachedPrefixHashes: [UInt64] { Array(byHash.keys) }
+
+    /// The prefix hash after each full block of `tokens` that `createSequence(_:prompt:)` could
+    /// adopt (never the block holding the last token, which is always computed).
+    public static func prefixHashes(of tokens: [Int32], blockSizeTokens: Int) -> [UInt64] {
+        var hashes: [UInt64] = []
+        var hash = seedHash
+        var b = 0
+        while (b + 1) * blockSizeTokens < tokens.count {
+            hash = chain(hash, Array(tokens[b * blockSizeTokens..<(b + 1) * blockSizeTokens]))
+            hashes.append(hash)
+            b += 1
+        }
+        return hashes
+    }
+
     static let seedHash: UInt64 = 0xCBF2_9CE4_8422_2325
 
     /// The hash of a prefix extended by one block of tokens (FNV-1a over the token bytes, chained;
