@@ -36,8 +36,8 @@ struct RouterMain: AsyncParsableCommand {
     var model: String = ProcessInfo.processInfo.environment["TANDEM_MODEL"] ?? ModelCatalog.defaultModel.name
 
     @Option(name: .customLong("prefill-min-tokens"),
-            help: "Uncached prompt tokens from which a prefill worker computes a generation's prompt (when one has a free slot).")
-    var prefillMinTokens = GenerateRoutePlanner.Policy().minRemoteTokens
+            help: "Uncached prompt tokens from which a prefill worker computes a generation's prompt, when one has a free slot (env TANDEM_PREFILL_MIN_TOKENS).")
+    var prefillMinTokens = ProcessInfo.processInfo.environment["TANDEM_PREFILL_MIN_TOKENS"].flatMap { Int($0) } ?? GenerateRoutePlanner.Policy().minRemoteTokens
 
     @Option(name: .customLong("log-level"), help: "trace … critical (env TANDEM_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["TANDEM_LOG_LEVEL"] ?? "info"

@@ -158,21 +158,26 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
             for i in members { results[i] = .failure(error) }
             return results.map { $0! }
         }
+        var firstTokens: [Int: Int32] = [:]
+        for i in members {
+            firstTokens[i] = Sampler.sample(logits: logits[i]!, history: batch[i].tokens, parameters: batch[i].sampling, position: batch[i].tokens.count)
+        }
         let computed = ContinuousClock.now
         let computeMilliseconds = Self.milliseconds(computed - started)
         for i in members {
             let params = batch[i]
             results[i] = Result {
-                let first = Sampler.sample(logits: logits[i]!, history: params.tokens, parameters: params.sampling, position: params.tokens.count)
+                let first = firstTokens[i]!
                 let blocks = (params.tokens.count + blockSizeTokens - 1) / blockSizeTokens
                 let tail = try cache.exportBlocks(i, from: sentBlocks[i], to: blocks)
-                checksums[i].add(tail)
                 let final = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
                                       firstToken: first, bytes: tail, firstBlock: sentBlocks[i], final: true)
                 try send(final, to: params.decodeEndpoint)
                 try awaitAcknowledgement(of: params.handoff, from: params.decodeEndpoint)
+                let transferMilliseconds = Self.milliseconds(ContinuousClock.now - computed)
+                checksums[i].add(tail)
                 return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: blocks * cache.blockBytes, checksum: checksums[i].hex,
-                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: Self.milliseconds(ContinuousClock.now - computed),
+                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: transferMilliseconds,
                                      tailBytes: tail.count, worker: workerName, batchPrompts: members.count)
             }
             cache.release(i)
