@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The llama.cpp server side of `tandem bench generate --llama-server`.
 
-Starts llama-cpp-python's OpenAI-compatible server on the same GGUF with the same thread count,
-then, per concurrency level, runs that many client threads that each stream greedy chat
+Starts llama-cpp-python's OpenAI-compatible server on the same GGUF with the same thread count
+(or, with --server-binary, llama.cpp's own `llama-server` with as many parallel slots as the
+level's concurrency, restarted per level), then, per concurrency level, runs that many client threads that each stream greedy chat
 completions of the same prompts back to back for DURATION seconds — the load `tandem bench
 generate` puts on the Tandem stack. Prints one JSON line per level:
 tokens, generations, tokens_per_second, TTFT and inter-token latency p50/p99.
@@ -11,7 +12,12 @@ llama-cpp-python's server has no parallel slots (it serves one completion at a t
 lock), so "parallel slots = concurrency" cannot be set: requests beyond the first wait in its queue
 (with `--interrupt_requests False`; by default a new request would cancel the running one).
 
-Usage: bench_llama_server.py MODEL --threads 2 --levels 1,4,16 --duration 20 --max-tokens 64 PROMPT...
+llama.cpp's `llama-server` batches its slots continuously (iteration-level), as Tandem's decode
+worker does; that is the stronger baseline. It is not part of llama-cpp-python's wheel: build it
+from the llama.cpp sources vendored in llama-cpp-python's sdist (`cmake --build build --target
+llama-server`).
+
+Usage: bench_llama_server.py MODEL --threads 2 --levels 1,4,16 --duration 20 --max-tokens 64 [--server-binary PATH] PROMPT...
 """
 import argparse
 import http.client
@@ -123,26 +129,55 @@ def main():
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--server-binary", help="llama.cpp's llama-server instead of llama-cpp-python's server")
     args = parser.parse_args()
 
+    levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    if args.server_binary:
+        # One server per level: slots = concurrency, each slot with the context of one request.
+        for level in levels:
+            port = free_port()
+            command = [args.server_binary, "-m", args.model, "--host", "127.0.0.1", "--port", str(port),
+                       "-t", str(args.threads), "-tb", str(args.threads), "-np", str(level), "-c", str(args.n_ctx * level),
+                       "--log-disable"]
+            with serving(command, port) as _:
+                row = run_level(port, level, args.duration, args.max_tokens, args.prompts)
+                row["mode"] = "llama.cpp-server"
+                print(json.dumps(row), flush=True)
+        return
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", args.model, "--host", "127.0.0.1",
-                               "--port", str(port), "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
-                               "--n_ctx", str(args.n_ctx), "--verbose", "False",
-                               # Queue concurrent requests instead of cancelling the one running.
-                               "--interrupt_requests", "False"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(port, server)
-        stream_one(port, args.prompts[0], 4)  # warm-up, not counted
-        for level in [int(x) for x in args.levels.split(",") if x.strip()]:
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", args.model, "--host", "127.0.0.1",
+               "--port", str(port), "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
+               "--n_ctx", str(args.n_ctx), "--verbose", "False",
+               # Queue concurrent requests instead of cancelling the one running.
+               "--interrupt_requests", "False"]
+    with serving(command, port) as _:
+        for level in levels:
             print(json.dumps(run_level(port, level, args.duration, args.max_tokens, args.prompts)), flush=True)
-    finally:
-        server.terminate()
+
+
+class serving:
+    """Runs a server command until the block ends; ready and warmed up on entry."""
+
+    def __init__(self, command, port):
+        self.command, self.port = command, port
+
+    def __enter__(self):
+        self.server = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            server.wait(timeout=10)
+            wait_ready(self.port, self.server)
+            stream_one(self.port, "Hello", 4)  # warm-up, not counted
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.server
+
+    def __exit__(self, *_):
+        self.server.terminate()
+        try:
+            self.server.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.kill()
+            self.server.kill()
 
 
 if __name__ == "__main__":

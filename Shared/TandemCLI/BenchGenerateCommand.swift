@@ -25,6 +25,8 @@ struct BenchGenerateCommand: ParsableCommand {
     @Flag(name: .customLong("llama-server"), help: "Then run llama-cpp-python's server on the same model under the same load (needs --python).")
     var llamaServer = false
     @Option(help: "Python with llama-cpp-python[server] (make bench-deps).") var python = ".venv-ref/bin/python"
+    @Option(name: .customLong("llama-server-binary"), help: "With --llama-server: llama.cpp's own llama-server (parallel slots = concurrency) instead of llama-cpp-python's.")
+    var llamaServerBinary: String?
     @Flag(help: "Print one JSON line per level.") var json = false
     @OptionGroup var routerOptions: RouterOptions
 
@@ -68,7 +70,8 @@ struct BenchGenerateCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["tools/bench_llama_server.py", try ModelLoading.resolve(model), "--threads", "\(threads)",
                              "--levels", levels.map(String.init).joined(separator: ","), "--duration", "\(duration)",
-                             "--max-tokens", "\(maxTokens)"] + (0..<Self.prompts.count).map(prompt)
+                             "--max-tokens", "\(maxTokens)"] + (llamaServerBinary.map { ["--server-binary", $0] } ?? [])
+            + (0..<Self.prompts.count).map(prompt)
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
