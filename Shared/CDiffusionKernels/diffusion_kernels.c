@@ -108,15 +108,19 @@ void tandem_conv_pack_weights(const float *weight, int outChannels, int depth, f
 /// computing positions per row (with integer division) once made packing cost as much as the
 /// products themselves.
 static void tap_offsets(const tandem_conv_shape *s, long j0, int width, int *offsets) {
-    const int ks = s->kernelSize, taps = ks * ks, st = s->stride, pad = s->padding, wo = s->outWidth, ho = s->outHeight;
+    const int ks = s->kernelSize, st = s->stride, pad = s->padding, wo = s->outWidth, ho = s->outHeight;
     const int upShift = s->upsample == 2 ? 1 : 0, vh = s->inHeight << upShift, vw = s->inWidth << upShift;
     const long plane = (long)s->inHeight * s->inWidth, hw = (long)ho * wo;
     int b = (int)(j0 / hw), oy = (int)(j0 % hw) / wo, ox = (int)(j0 % hw) % wo;
     for (int i = 0; i < TILE; i++) {
-        for (int t = 0; t < taps; t++) {
-            const int iy = oy * st + t / ks - pad, ix = ox * st + t % ks - pad;
-            const int inside = i < width && iy >= 0 && iy < vh && ix >= 0 && ix < vw;
-            offsets[t * TILE + i] = inside ? (int)(b * plane + (iy >> upShift) * s->inWidth + (ix >> upShift)) : -1;
+        for (int ky = 0; ky < ks; ky++) {
+            const int iy = oy * st + ky - pad;
+            const long rowStart = b * plane + (long)(iy >> upShift) * s->inWidth;
+            for (int kx = 0; kx < ks; kx++) {
+                const int ix = ox * st + kx - pad;
+                const int inside = i < width && iy >= 0 && iy < vh && ix >= 0 && ix < vw;
+                offsets[(ky * ks + kx) * TILE + i] = inside ? (int)(rowStart + (ix >> upShift)) : -1;
+            }
         }
         if (++ox == wo) { ox = 0; if (++oy == ho) { oy = 0; b++; } }
     }

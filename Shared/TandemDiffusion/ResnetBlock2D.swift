@@ -19,7 +19,8 @@ public struct ResnetBlock2D: Sendable {
     /// The fast path adds the time projection inside norm2 and the residual as conv2 writes its
     /// output; `scalar` runs the same block as separate plain steps (the twin).
     public func forward(_ x: FeatureMap, activatedEmbedding: [Float], threads: Int = 1, scalar: Bool = false) -> FeatureMap {
-        let t = timeProjection.forward(activatedEmbedding, rows: x.batch)  // [batch][channels]
+        let t = scalar ? timeProjection.forwardScalar(activatedEmbedding, rows: x.batch)
+            : timeProjection.forward(activatedEmbedding, rows: x.batch)  // [batch][channels]
         let channels = conv1.outChannels
         if scalar {
             var h = conv1.forwardDirect(norm1.forwardScalar(x, silu: true))

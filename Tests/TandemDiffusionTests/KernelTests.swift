@@ -48,6 +48,15 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testLinearMatchesScalarTwin() {
+        var random = TestRandom(seed: 6)
+        for (inFeatures, outFeatures, rows) in [(32, 128, 3), (128, 64, 17), (5, 7, 2)] {
+            let linear = Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: random.array(inFeatures * outFeatures), bias: random.array(outFeatures))
+            let x = random.array(rows * inFeatures)
+            XCTAssertLessThan(nmse(linear.forward(x, rows: rows), linear.forwardScalar(x, rows: rows)), 1e-12)
+        }
+    }
+
     func testGroupNormKernelMatchesScalarTwin() {
         var random = TestRandom(seed: 5)
         for (channels, groups, batch, size) in [(8, 2, 2, 3), (32, 8, 3, 4), (64, 8, 2, 16), (16, 4, 1, 5)] {
