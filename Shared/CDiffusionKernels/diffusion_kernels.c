@@ -102,8 +102,8 @@ void tandem_conv_pack_weights(const float *weight, int outChannels, int depth, f
             }
 }
 
-/// Where each kernel tap reads for each column of a tile: the offset from the start of the
-/// input channel's planes, or -1 in the padding (or past the last column). It does not depend on
+/// Where each kernel tap reads for each column of a tile: the offset from the tile's first
+/// sample in the input channel's planes, or -1 in the padding (or past the last column). It does not depend on
 /// the channel, so it is computed once per tile and every im2col row is then a plain gather;
 /// computing positions per row (with integer division) once made packing cost as much as the
 /// products themselves.
@@ -111,7 +111,9 @@ static void tap_offsets(const tandem_conv_shape *s, long j0, int width, int *off
     const int ks = s->kernelSize, st = s->stride, pad = s->padding, wo = s->outWidth, ho = s->outHeight;
     const int upShift = s->upsample == 2 ? 1 : 0, vh = s->inHeight << upShift, vw = s->inWidth << upShift;
     const long plane = (long)s->inHeight * s->inWidth, hw = (long)ho * wo;
-    int b = (int)(j0 / hw), oy = (int)(j0 % hw) / wo, ox = (int)(j0 % hw) % wo;
+    // Samples counted from the tile's first one: the offsets are then the same for every tile
+    // that starts at the same pixel of its sample, and the caller reuses them.
+    int b = 0, oy = (int)(j0 % hw) / wo, ox = (int)(j0 % hw) % wo;
     for (int i = 0; i < TILE; i++) {
         for (int ky = 0; ky < ks; ky++) {
             const int iy = oy * st + ky - pad;
@@ -294,20 +296,31 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
 #if defined(__x86_64__)
     tap_vector *vectors = (tap_vector *)(offsets + taps * TILE);
 #endif
-    for (int tile = firstTile; tile < endTile; tile++) {
+    const long hw = (long)s->outHeight * s->outWidth;
+    // When a sample spans several tiles, take the tiles position-major (tile p of every sample,
+    // then p + 1) so each position's tap offsets are computed once per call, not once per tile.
+    const int perSample = hw % TILE == 0 ? (int)(hw / TILE) : 1;
+    long cachedStart = -1;
+    int cachedWidth = -1;
+    for (int logical = firstTile; logical < endTile; logical++) {
+        const int tile = perSample > 1 ? (logical % s->batch) * perSample + logical / s->batch : logical;
         const long j0 = (long)tile * TILE;
         const int width = (int)(n - j0 < TILE ? n - j0 : TILE);
-        tap_offsets(s, j0, width, offsets);
+        if (j0 % hw != cachedStart || width != cachedWidth) {
+            cachedStart = j0 % hw; cachedWidth = width;
+            tap_offsets(s, j0, width, offsets);
 #if defined(__x86_64__)
-        if (level >= 2) tap_vectors(offsets, taps, vectors);
+            if (level >= 2) tap_vectors(offsets, taps, vectors);
 #endif
+        }
+        const float *sampleBase = x + (j0 / hw) * (long)s->inHeight * s->inWidth;
         for (int k0 = 0; k0 < depth; k0 += KC) {
             const int k1 = k0 + KC < depth ? k0 + KC : depth;
 #if defined(__x86_64__)
-            if (level >= 2) pack_chunk_avx512(s, x, offsets, vectors, k0, k1, chunk);
+            if (level >= 2) pack_chunk_avx512(s, sampleBase, offsets, vectors, k0, k1, chunk);
             else
 #endif
-            pack_chunk(s, x, offsets, k0, k1, chunk);
+            pack_chunk(s, sampleBase, offsets, k0, k1, chunk);
             for (int blk = 0; blk < blocks; blk++)
                 kernel(packedWeight + ((long)blk * depth + k0) * 4, chunk, acc + (long)blk * 4 * TILE, k1 - k0, k0 > 0);
         }

@@ -204,20 +204,7 @@ public struct UNet2DModel: Sendable {
         guard sample.count == batch * config.inChannels * size * size, timesteps.count == batch else {
             throw UNet2DLoadError.badInput("sample of \(sample.count) values and \(timesteps.count) timesteps for batch \(batch)")
         }
-        if batch > maxSamplesPerChunk {
-            if let labels = classLabels, labels.count != batch { throw UNet2DLoadError.classLabelsRequired }
-            let per = sample.count / batch
-            var out: [Float] = []
-            out.reserveCapacity(batch * config.outChannels * size * size)
-            var start = 0
-            while start < batch {
-                let end = min(batch, start + maxSamplesPerChunk)
-                out += try forward(sample: Array(sample[(start * per)..<(end * per)]), batch: end - start,
-                                   timesteps: Array(timesteps[start..<end]), classLabels: classLabels.map { Array($0[start..<end]) }, scalar: scalar)
-                start = end
-            }
-            return out
-        }
+        if batch > maxSamplesPerChunk { return try forwardInChunks(sample: sample, batch: batch, timesteps: timesteps, classLabels: classLabels, scalar: scalar) }
         var input = sample
         if config.centerInputSample { for i in input.indices { input[i] = 2 * input[i] - 1 } }
         var emb = try conditioning(timesteps: timesteps, classLabels: classLabels)
