@@ -72,6 +72,7 @@ void tandem_gemm_4rows_avx512(const float *a, int lda, const float *b, int ldb, 
 // (KC × 64 floats = 32 KB, in L1) and every block of 4 output channels passes over it. Weights are
 // packed once at load as [block][depth][4], so the four broadcasts per step are adjacent.
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -268,9 +269,14 @@ static void kernel_avx512(const float *a, const float *b, float *c, int kc, int 
 
 typedef void (*conv_kernel)(const float *, const float *, float *, int, int);
 
-/// Per-thread scratch, grown as needed and kept: no allocation per call once warm.
+/// Per-thread scratch, grown as needed and kept: no allocation per call once warm. A pthread key
+/// frees it when the thread exits (GCD retires idle worker threads).
 static _Thread_local void *scratch;
 static _Thread_local long scratchBytes;
+static pthread_key_t scratchKey;
+static pthread_once_t scratchKeyOnce = PTHREAD_ONCE_INIT;
+
+static void make_scratch_key(void) { pthread_key_create(&scratchKey, free); }
 
 void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float *packedWeight,
                          const float *bias, const float *addend, float outputScale, float *out,
@@ -287,9 +293,11 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
     const long accumulatorFloats = (long)blocks * 4 * TILE;
     const long need = sizeof(float) * (accumulatorFloats + KC * TILE) + sizeof(int) * taps * TILE + 64 * (long)taps * (TILE / 16);
     if (scratchBytes < need) {
+        pthread_once(&scratchKeyOnce, make_scratch_key);
         free(scratch);
         scratchBytes = (need + 4095) / 4096 * 4096;
         scratch = aligned_alloc(64, scratchBytes);
+        pthread_setspecific(scratchKey, scratch);
     }
     float *acc = scratch, *chunk = acc + accumulatorFloats;
     int *offsets = (int *)(chunk + KC * TILE);
@@ -421,8 +429,7 @@ static void group_norm_portable(const float *x, const float *shift, int channels
 
 void tandem_group_norm(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
                        float eps, const float *weight, const float *bias, int silu, float *out) {
-    static int level = -1;
-    if (level < 0) level = tandem_conv_best_level();
+    const int level = tandem_conv_best_level();  // cheap after the first call; no shared state to race on
 #if defined(__x86_64__)
     if (level >= 2) { group_norm_avx512(x, shift, channels, batch, pixels, groups, eps, weight, bias, silu, out); return; }
     if (level == 1) { group_norm_avx2(x, shift, channels, batch, pixels, groups, eps, weight, bias, silu, out); return; }

@@ -2,14 +2,22 @@ import Dispatch
 import Foundation
 
 extension UNet2DModel {
-    /// A batch larger than `maxSamplesPerChunk`, chunk by chunk. With several threads the chunks
-    /// run side by side, one thread each: a whole forward pass per thread and no hand-off per
-    /// layer, where splitting each convolution's tiles would synchronise ~40 times per pass.
+    /// At most `maxSamplesPerChunk`, and with several threads small enough that every thread gets
+    /// a chunk: a batch of 2 on 2 threads runs as two passes of 1 side by side.
+    func samplesPerChunk(batch: Int) -> Int {
+        threads > 1 ? max(1, min(maxSamplesPerChunk, (batch + threads - 1) / threads)) : maxSamplesPerChunk
+    }
+
+    /// A batch larger than `samplesPerChunk`, chunk by chunk. With several threads the chunks run
+    /// side by side, one thread each: a whole forward pass per thread and no hand-off per layer,
+    /// where splitting each convolution's tiles synchronises ~40 times per pass (and a 4×4 layer
+    /// of a small batch is a single tile).
     func forwardInChunks(sample: [Float], batch: Int, timesteps: [Double], classLabels: [Int]?, scalar: Bool) throws -> [Float] {
         if let labels = classLabels, labels.count != batch { throw UNet2DLoadError.classLabelsRequired }
         let inputPerSample = sample.count / batch
         let outputPerSample = config.outChannels * config.sampleSize * config.sampleSize
-        let chunks = stride(from: 0, to: batch, by: maxSamplesPerChunk).map { $0..<min(batch, $0 + maxSamplesPerChunk) }
+        let size = samplesPerChunk(batch: batch)
+        let chunks = stride(from: 0, to: batch, by: size).map { $0..<min(batch, $0 + size) }
         @Sendable func run(_ chunk: Range<Int>, on unet: UNet2DModel) throws -> [Float] {
             try unet.forward(sample: Array(sample[(chunk.lowerBound * inputPerSample)..<(chunk.upperBound * inputPerSample)]),
                              batch: chunk.count, timesteps: Array(timesteps[chunk]), classLabels: classLabels.map { Array($0[chunk]) },

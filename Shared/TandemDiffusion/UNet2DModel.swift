@@ -204,7 +204,9 @@ public struct UNet2DModel: Sendable {
         guard sample.count == batch * config.inChannels * size * size, timesteps.count == batch else {
             throw UNet2DLoadError.badInput("sample of \(sample.count) values and \(timesteps.count) timesteps for batch \(batch)")
         }
-        if batch > maxSamplesPerChunk { return try forwardInChunks(sample: sample, batch: batch, timesteps: timesteps, classLabels: classLabels, scalar: scalar) }
+        if batch > samplesPerChunk(batch: batch) {
+            return try forwardInChunks(sample: sample, batch: batch, timesteps: timesteps, classLabels: classLabels, scalar: scalar)
+        }
         var input = sample
         if config.centerInputSample { for i in input.indices { input[i] = 2 * input[i] - 1 } }
         var emb = try conditioning(timesteps: timesteps, classLabels: classLabels)
