@@ -1,7 +1,7 @@
 // tandem-diffusion-bench: render throughput of the glyph model, batching across requests on and
 // off. Usage: tandem-diffusion-bench [--solver dpmpp-2m] [--steps 10] [--concurrency 16]
 //             [--guidance 3] [--threads 1] [--model DIR]
-//             [--profile 1] [--convergence SAMPLES [--atlas glyph_atlas16.png]] [--word TEXT --out FILE.png --seed S]
+//             [--chunk SAMPLES] [--profile 1] [--convergence SAMPLES [--atlas glyph_atlas16.png]] [--word TEXT --out FILE.png --seed S]
 // (`tandem bench render` will call RenderBenchmark the same way once the CLI has the subcommand.)
 import Foundation
 import TandemDiffusion
