@@ -1,7 +1,7 @@
 // tandem-diffusion-bench: render throughput of the glyph model, batching across requests on and
 // off. Usage: tandem-diffusion-bench [--solver dpmpp-2m] [--steps 10] [--concurrency 16]
 //             [--guidance 3] [--threads 1] [--model DIR]
-//             [--profile 1] [--convergence SAMPLES [--atlas glyph_atlas16.png]] [--word TEXT --out FILE.png --seed S]
+//             [--chunk SAMPLES] [--profile 1] [--convergence SAMPLES [--atlas glyph_atlas16.png]] [--word TEXT --out FILE.png --seed S]
 // (`tandem bench render` will call RenderBenchmark the same way once the CLI has the subcommand.)
 import Foundation
 import TandemDiffusion
@@ -21,6 +21,7 @@ do {
     }
     var renderer = try GlyphRenderer(modelDirectory: options["model"].map { URL(fileURLWithPath: $0) })
     renderer.unet.threads = Int(options["threads"] ?? "1") ?? 1
+    if let chunk = options["chunk"].flatMap(Int.init) { renderer.unet.maxSamplesPerChunk = chunk }
     let steps = Int(options["steps"] ?? "10") ?? 10
     let concurrency = Int(options["concurrency"] ?? "16") ?? 16
     let bench = RenderBenchmark(renderer: renderer, solver: solver, steps: steps, guidance: Float(options["guidance"] ?? "3") ?? 3)
@@ -51,16 +52,19 @@ do {
             print(String(format: "matmul %dx%dx%d: %.1f GFLOP/s (c[0] %.3f)", m, k, n, 2.0 * Double(m * n * k * repeats) / seconds / 1e9, c[0]))
         }
         for _ in 0..<3 {
-            var line = "UNet ms/sample:"
+            // Wall and CPU time (the CPU time is less disturbed by neighbours on a shared machine).
+            var line = "UNet ms/sample wall/cpu:"
+            func cpuSeconds() -> Double { var t = timespec(); clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
             for batch in [1, 8, 32, 64] {
                 let x = GaussianNoise.sample(seed: 1, stream: 0, count: per * batch)
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds()
                 var done = 0
                 while done < 64 {
                     _ = try renderer.unet.forward(sample: x, batch: batch, timesteps: (0..<batch).map { Double($0 * 7) }, classLabels: (0..<batch).map { $0 % 36 })
                     done += batch
                 }
-                line += String(format: " b%d %.2f", batch, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(done))
+                line += String(format: " b%d %.2f/%.2f", batch, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(done),
+                               (cpuSeconds() - cpuStart) * 1e3 / Double(done))
             }
             print(line)
         }

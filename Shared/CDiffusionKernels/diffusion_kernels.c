@@ -1,7 +1,8 @@
-// The AVX-512 block of MatrixMultiply. Swift cannot compile one function for another CPU than
-// the rest of the module, so this block lives in C with a per-function target attribute and is
-// chosen at run time; the Swift SIMD16 kernel (Haswell) remains the fallback and the scalar
-// twin checks both (KernelTests).
+// The UNet's hot kernels. Swift cannot compile one function for another CPU than the rest of the
+// module, so they live in C with per-function target attributes and are chosen at run time:
+// the AVX-512 block of MatrixMultiply (the Swift SIMD16 kernel is its fallback), the convolution
+// (AVX-512, AVX2 + FMA, portable), and GroupNorm + SiLU. Each has a scalar twin in Swift that
+// KernelTests compares it against by NMSE.
 #include "diffusion_kernels.h"
 #include <immintrin.h>
 
@@ -61,4 +62,377 @@ void tandem_gemm_4rows_avx512(const float *a, int lda, const float *b, int ldb, 
         _mm512_storeu_ps(c + 2 * ldc + j, s2);
         _mm512_storeu_ps(c + 3 * ldc + j, s3);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution without a materialised im2col.
+//
+// The output tile is 4 channels × 64 columns (pixels of the batch, channel-major layout). The
+// reduction (inChannels · k²) is cut in chunks of KC rows; a chunk of the im2col tile is packed
+// (KC × 64 floats = 32 KB, in L1) and every block of 4 output channels passes over it. Weights are
+// packed once at load as [block][depth][4], so the four broadcasts per step are adjacent.
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#define TILE 64
+#define KC 128
+
+int tandem_conv_tile_columns(void) { return TILE; }
+
+int tandem_conv_best_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+
+long tandem_conv_packed_weight_count(int outChannels, int depth) {
+    return (long)((outChannels + 3) / 4) * 4 * depth;
+}
+
+void tandem_conv_pack_weights(const float *weight, int outChannels, int depth, float *packed) {
+    int blocks = (outChannels + 3) / 4;
+    for (int blk = 0; blk < blocks; blk++)
+        for (int p = 0; p < depth; p++)
+            for (int r = 0; r < 4; r++) {
+                int row = blk * 4 + r;
+                packed[((long)blk * depth + p) * 4 + r] = row < outChannels ? weight[(long)row * depth + p] : 0;
+            }
+}
+
+/// Where each kernel tap reads for each column of a tile: the offset from the tile's first
+/// sample in the input channel's planes, or -1 in the padding (or past the last column). It does not depend on
+/// the channel, so it is computed once per tile and every im2col row is then a plain gather;
+/// computing positions per row (with integer division) once made packing cost as much as the
+/// products themselves.
+static void tap_offsets(const tandem_conv_shape *s, long j0, int width, int *offsets) {
+    const int ks = s->kernelSize, st = s->stride, pad = s->padding, wo = s->outWidth, ho = s->outHeight;
+    const int upShift = s->upsample == 2 ? 1 : 0, vh = s->inHeight << upShift, vw = s->inWidth << upShift;
+    const long plane = (long)s->inHeight * s->inWidth, hw = (long)ho * wo;
+    // Samples counted from the tile's first one: the offsets are then the same for every tile
+    // that starts at the same pixel of its sample, and the caller reuses them.
+    int b = 0, oy = (int)(j0 % hw) / wo, ox = (int)(j0 % hw) % wo;
+    for (int i = 0; i < TILE; i++) {
+        for (int ky = 0; ky < ks; ky++) {
+            const int iy = oy * st + ky - pad;
+            const long rowStart = b * plane + (long)(iy >> upShift) * s->inWidth;
+            for (int kx = 0; kx < ks; kx++) {
+                const int ix = ox * st + kx - pad;
+                const int inside = i < width && iy >= 0 && iy < vh && ix >= 0 && ix < vw;
+                offsets[(ky * ks + kx) * TILE + i] = inside ? (int)(rowStart + (ix >> upShift)) : -1;
+            }
+        }
+        if (++ox == wo) { ox = 0; if (++oy == ho) { oy = 0; b++; } }
+    }
+}
+
+/// im2col rows [k0, k1) of the tile into dst[k1 - k0][TILE], from the tap offsets.
+static void pack_chunk(const tandem_conv_shape *s, const float *x, const int *offsets, int k0, int k1, float *dst) {
+    const int taps = s->kernelSize * s->kernelSize;
+    const long channelStride = (long)s->batch * s->inHeight * s->inWidth;
+    int c = k0 / taps, t = k0 % taps;
+    for (int r = k0; r < k1; r++) {
+        const float *channel = x + c * channelStride;
+        const int *o = offsets + t * TILE;
+        float *d = dst + (long)(r - k0) * TILE;
+        for (int i = 0; i < TILE; i++) d[i] = o[i] >= 0 ? channel[o[i]] : 0;
+        if (++t == taps) { t = 0; c++; }
+    }
+}
+
+#if defined(__x86_64__)
+/// How one 16-column vector of one tap is read: a masked load where its valid lanes are
+/// consecutive in memory (stride 1 over one output row), else a masked gather.
+typedef struct { int start; int contiguous; unsigned short mask; } tap_vector;
+
+static void tap_vectors(const int *offsets, int taps, tap_vector *vectors) {
+    for (int t = 0; t < taps; t++)
+        for (int v = 0; v < TILE / 16; v++) {
+            const int *o = offsets + t * TILE + v * 16;
+            unsigned mask = 0;
+            int start = 0, contiguous = 1, first = 1;
+            for (int l = 0; l < 16; l++) {
+                if (o[l] < 0) continue;
+                mask |= 1u << l;
+                if (first) { start = o[l] - l; first = 0; }
+                else if (o[l] != start + l) contiguous = 0;
+            }
+            vectors[t * (TILE / 16) + v] = (tap_vector){start, contiguous, (unsigned short)mask};
+        }
+}
+
+__attribute__((target("avx512f")))
+static void pack_chunk_avx512(const tandem_conv_shape *s, const float *x, const int *offsets, const tap_vector *vectors,
+                              int k0, int k1, float *dst) {
+    const int taps = s->kernelSize * s->kernelSize;
+    const long channelStride = (long)s->batch * s->inHeight * s->inWidth;
+    int c = k0 / taps, t = k0 % taps;
+    for (int r = k0; r < k1; r++) {
+        const float *channel = x + c * channelStride;
+        float *d = dst + (long)(r - k0) * TILE;
+        for (int v = 0; v < TILE / 16; v++) {
+            const tap_vector tv = vectors[t * (TILE / 16) + v];
+            __m512 value;
+            if (tv.contiguous) {
+                // Masked-off lanes may point outside the input: masked loads do not fault there.
+                value = _mm512_maskz_loadu_ps(tv.mask, channel + tv.start);
+            } else {
+                const __m512i index = _mm512_loadu_si512(offsets + t * TILE + v * 16);
+                value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), tv.mask, index, channel, 4);
+            }
+            _mm512_store_ps(d + v * 16, value);
+        }
+        if (++t == taps) { t = 0; c++; }
+    }
+}
+#endif
+
+/// c[4][TILE] (+)= a[kc][4] · b[kc][TILE]: the portable kernel (compiled for the baseline ISA).
+static void kernel_portable(const float *a, const float *b, float *c, int kc, int accumulate) {
+    float acc[4][TILE];
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < TILE; j++) acc[r][j] = accumulate ? c[r * TILE + j] : 0;
+    for (int p = 0; p < kc; p++)
+        for (int r = 0; r < 4; r++) {
+            const float w = a[p * 4 + r];
+            for (int j = 0; j < TILE; j++) acc[r][j] += w * b[p * TILE + j];
+        }
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < TILE; j++) c[r * TILE + j] = acc[r][j];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void kernel_avx2(const float *a, const float *b, float *c, int kc, int accumulate) {
+    // Sixteen ymm registers: 4 rows × 16 columns at a time (8 accumulators).
+    for (int j = 0; j < TILE; j += 16) {
+        __m256 s00, s01, s10, s11, s20, s21, s30, s31;
+        if (accumulate) {
+            s00 = _mm256_loadu_ps(c + j); s01 = _mm256_loadu_ps(c + j + 8);
+            s10 = _mm256_loadu_ps(c + TILE + j); s11 = _mm256_loadu_ps(c + TILE + j + 8);
+            s20 = _mm256_loadu_ps(c + 2 * TILE + j); s21 = _mm256_loadu_ps(c + 2 * TILE + j + 8);
+            s30 = _mm256_loadu_ps(c + 3 * TILE + j); s31 = _mm256_loadu_ps(c + 3 * TILE + j + 8);
+        } else {
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = _mm256_setzero_ps();
+        }
+        for (int p = 0; p < kc; p++) {
+            const __m256 b0 = _mm256_loadu_ps(b + p * TILE + j), b1 = _mm256_loadu_ps(b + p * TILE + j + 8);
+            __m256 w = _mm256_broadcast_ss(a + p * 4);
+            s00 = _mm256_fmadd_ps(w, b0, s00); s01 = _mm256_fmadd_ps(w, b1, s01);
+            w = _mm256_broadcast_ss(a + p * 4 + 1);
+            s10 = _mm256_fmadd_ps(w, b0, s10); s11 = _mm256_fmadd_ps(w, b1, s11);
+            w = _mm256_broadcast_ss(a + p * 4 + 2);
+            s20 = _mm256_fmadd_ps(w, b0, s20); s21 = _mm256_fmadd_ps(w, b1, s21);
+            w = _mm256_broadcast_ss(a + p * 4 + 3);
+            s30 = _mm256_fmadd_ps(w, b0, s30); s31 = _mm256_fmadd_ps(w, b1, s31);
+        }
+        _mm256_storeu_ps(c + j, s00); _mm256_storeu_ps(c + j + 8, s01);
+        _mm256_storeu_ps(c + TILE + j, s10); _mm256_storeu_ps(c + TILE + j + 8, s11);
+        _mm256_storeu_ps(c + 2 * TILE + j, s20); _mm256_storeu_ps(c + 2 * TILE + j + 8, s21);
+        _mm256_storeu_ps(c + 3 * TILE + j, s30); _mm256_storeu_ps(c + 3 * TILE + j + 8, s31);
+    }
+}
+
+__attribute__((target("avx512f")))
+static void kernel_avx512(const float *a, const float *b, float *c, int kc, int accumulate) {
+    // 4 rows × 64 columns in sixteen zmm accumulators: per step 4 loads and 4 broadcasts feed 16 FMAs.
+#define ACC_INIT(r)                                                                      \
+    __m512 c##r##0 = accumulate ? _mm512_loadu_ps(c + r * TILE) : _mm512_setzero_ps();       \
+    __m512 c##r##1 = accumulate ? _mm512_loadu_ps(c + r * TILE + 16) : _mm512_setzero_ps();  \
+    __m512 c##r##2 = accumulate ? _mm512_loadu_ps(c + r * TILE + 32) : _mm512_setzero_ps();  \
+    __m512 c##r##3 = accumulate ? _mm512_loadu_ps(c + r * TILE + 48) : _mm512_setzero_ps();
+#define ACC_STORE(r)                                                                     \
+    _mm512_storeu_ps(c + r * TILE, c##r##0); _mm512_storeu_ps(c + r * TILE + 16, c##r##1); \
+    _mm512_storeu_ps(c + r * TILE + 32, c##r##2); _mm512_storeu_ps(c + r * TILE + 48, c##r##3);
+    ACC_INIT(0) ACC_INIT(1) ACC_INIT(2) ACC_INIT(3)
+    for (int p = 0; p < kc; p++) {
+        const float *bp = b + p * TILE;
+        const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+        const __m512 b2 = _mm512_load_ps(bp + 32), b3 = _mm512_load_ps(bp + 48);
+        __m512 x = _mm512_set1_ps(a[p * 4]);
+        ROW_FMA(0, x)
+        x = _mm512_set1_ps(a[p * 4 + 1]);
+        ROW_FMA(1, x)
+        x = _mm512_set1_ps(a[p * 4 + 2]);
+        ROW_FMA(2, x)
+        x = _mm512_set1_ps(a[p * 4 + 3]);
+        ROW_FMA(3, x)
+    }
+    ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3)
+#undef ACC_INIT
+#undef ACC_STORE
+}
+#endif
+
+typedef void (*conv_kernel)(const float *, const float *, float *, int, int);
+
+/// Per-thread scratch, grown as needed and kept: no allocation per call once warm. A pthread key
+/// frees it when the thread exits (GCD retires idle worker threads).
+static _Thread_local void *scratch;
+static _Thread_local long scratchBytes;
+static pthread_key_t scratchKey;
+static pthread_once_t scratchKeyOnce = PTHREAD_ONCE_INIT;
+
+static void make_scratch_key(void) { pthread_key_create(&scratchKey, free); }
+
+void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float *packedWeight,
+                         const float *bias, const float *addend, float outputScale, float *out,
+                         int firstTile, int endTile, int level) {
+    conv_kernel kernel = kernel_portable;
+#if defined(__x86_64__)
+    if (level >= 2) kernel = kernel_avx512;
+    else if (level == 1) kernel = kernel_avx2;
+#endif
+    const int taps = s->kernelSize * s->kernelSize, depth = s->inChannels * taps;
+    const int blocks = (s->outChannels + 3) / 4;
+    const long n = (long)s->batch * s->outHeight * s->outWidth;
+    // Accumulators [blocks · 4][TILE], the im2col chunk [KC][TILE], tap offsets [taps][TILE], tap vectors.
+    const long accumulatorFloats = (long)blocks * 4 * TILE;
+    const long need = sizeof(float) * (accumulatorFloats + KC * TILE) + sizeof(int) * taps * TILE + 64 * (long)taps * (TILE / 16);
+    if (scratchBytes < need) {
+        pthread_once(&scratchKeyOnce, make_scratch_key);
+        free(scratch);
+        scratchBytes = (need + 4095) / 4096 * 4096;
+        scratch = aligned_alloc(64, scratchBytes);
+        pthread_setspecific(scratchKey, scratch);
+    }
+    float *acc = scratch, *chunk = acc + accumulatorFloats;
+    int *offsets = (int *)(chunk + KC * TILE);
+#if defined(__x86_64__)
+    tap_vector *vectors = (tap_vector *)(offsets + taps * TILE);
+#endif
+    const long hw = (long)s->outHeight * s->outWidth;
+    // When a sample spans several tiles, take the tiles position-major (tile p of every sample,
+    // then p + 1) so each position's tap offsets are computed once per call, not once per tile.
+    const int perSample = hw % TILE == 0 ? (int)(hw / TILE) : 1;
+    long cachedStart = -1;
+    int cachedWidth = -1;
+    for (int logical = firstTile; logical < endTile; logical++) {
+        const int tile = perSample > 1 ? (logical % s->batch) * perSample + logical / s->batch : logical;
+        const long j0 = (long)tile * TILE;
+        const int width = (int)(n - j0 < TILE ? n - j0 : TILE);
+        if (j0 % hw != cachedStart || width != cachedWidth) {
+            cachedStart = j0 % hw; cachedWidth = width;
+            tap_offsets(s, j0, width, offsets);
+#if defined(__x86_64__)
+            if (level >= 2) tap_vectors(offsets, taps, vectors);
+#endif
+        }
+        const float *sampleBase = x + (j0 / hw) * (long)s->inHeight * s->inWidth;
+        for (int k0 = 0; k0 < depth; k0 += KC) {
+            const int k1 = k0 + KC < depth ? k0 + KC : depth;
+#if defined(__x86_64__)
+            if (level >= 2) pack_chunk_avx512(s, sampleBase, offsets, vectors, k0, k1, chunk);
+            else
+#endif
+            pack_chunk(s, sampleBase, offsets, k0, k1, chunk);
+            for (int blk = 0; blk < blocks; blk++)
+                kernel(packedWeight + ((long)blk * depth + k0) * 4, chunk, acc + (long)blk * 4 * TILE, k1 - k0, k0 > 0);
+        }
+        for (int r = 0; r < s->outChannels; r++) {
+            const float *from = acc + (long)r * TILE, *add = addend ? addend + r * n + j0 : NULL;
+            float *to = out + r * n + j0;
+            const float b = bias[r];
+            if (add) {
+                for (int i = 0; i < width; i++) to[i] = (from[i] + b + add[i]) * outputScale;
+            } else {
+                for (int i = 0; i < width; i++) to[i] = (from[i] + b) * outputScale;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GroupNorm (+ SiLU), vectorised with a polynomial exp; compiled for each ISA, picked at load.
+
+typedef float v16 __attribute__((ext_vector_type(16)));
+typedef int v16i __attribute__((ext_vector_type(16)));
+
+/// exp(x) for x in [-87, 88]: Cephes' expf (range reduction by ln 2, degree-6 polynomial), ~1 ulp.
+/// Macros rather than functions: a v16 argument would change the ABI between the ISAs below.
+#define EXP_V16(input) ({                                                                     \
+    v16 x_ = __builtin_elementwise_min(__builtin_elementwise_max((input), (v16)(-87.0f)), (v16)(88.0f)); \
+    const v16 n_ = __builtin_elementwise_floor(x_ * 1.44269504088896341f + 0.5f);             \
+    const v16 r_ = x_ - n_ * 0.693359375f + n_ * 2.12194440e-4f;                               \
+    v16 p_ = 1.9875691500e-4f;                                                                 \
+    p_ = p_ * r_ + 1.3981999507e-3f;                                                           \
+    p_ = p_ * r_ + 8.3334519073e-3f;                                                           \
+    p_ = p_ * r_ + 4.1665795894e-2f;                                                           \
+    p_ = p_ * r_ + 1.6666665459e-1f;                                                           \
+    p_ = p_ * r_ + 5.0000001201e-1f;                                                           \
+    p_ = p_ * r_ * r_ + r_ + 1.0f;                                                             \
+    const v16i bits_ = (__builtin_convertvector(n_, v16i) + 127) << 23;                        \
+    p_ * (v16)bits_; })
+#define LOAD16(p) ({ v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define STORE16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+
+#define GROUP_NORM_BODY                                                                                  \
+    const int perGroup = channels / groups;                                                              \
+    const int full = pixels - pixels % 16;                                                               \
+    for (int b = 0; b < batch; b++)                                                                      \
+        for (int g = 0; g < groups; g++) {                                                               \
+            double sum = 0, sumSquares = 0;                                                              \
+            for (int c = g * perGroup; c < (g + 1) * perGroup; c++) {                                    \
+                const float *p = x + ((long)c * batch + b) * pixels;                                     \
+                const float add = shift ? shift[c * batch + b] : 0;                                      \
+                v16 s = 0, ss = 0;                                                                       \
+                for (int i = 0; i < full; i += 16) { v16 v = LOAD16(p + i) + add; s += v; ss += v * v; } \
+                float st = 0, sst = 0;                                                                   \
+                for (int i = 0; i < 16; i++) { st += s[i]; sst += ss[i]; }                               \
+                for (int i = full; i < pixels; i++) { float v = p[i] + add; st += v; sst += v * v; }     \
+                sum += st; sumSquares += sst;                                                            \
+            }                                                                                            \
+            const double count = (double)perGroup * pixels, mean = sum / count;                          \
+            double variance = sumSquares / count - mean * mean;                                          \
+            if (variance < 0) variance = 0;                                                              \
+            const float inv = (float)(1 / sqrt(variance + eps)), m = (float)mean;                        \
+            for (int c = g * perGroup; c < (g + 1) * perGroup; c++) {                                    \
+                const long base = ((long)c * batch + b) * pixels;                                        \
+                const float add = shift ? shift[c * batch + b] : 0;                                      \
+                const float scale = weight[c] * inv, offset = bias[c] - m * weight[c] * inv + add * scale; \
+                const float *p = x + base;                                                               \
+                float *q = out + base;                                                                   \
+                int i = 0;                                                                               \
+                for (; i < full; i += 16) {                                                              \
+                    v16 v = LOAD16(p + i) * scale + offset;                                              \
+                    if (silu) v = v / (1.0f + EXP_V16(-v));                                              \
+                    STORE16(q + i, v);                                                                   \
+                }                                                                                        \
+                for (; i < pixels; i++) {                                                                \
+                    float v = p[i] * scale + offset;                                                     \
+                    q[i] = silu ? v / (1.0f + expf(-v)) : v;                                             \
+                }                                                                                        \
+            }                                                                                            \
+        }
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static void group_norm_avx512(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
+                              float eps, const float *weight, const float *bias, int silu, float *out) {
+    GROUP_NORM_BODY
+}
+
+__attribute__((target("avx2,fma")))
+static void group_norm_avx2(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
+                            float eps, const float *weight, const float *bias, int silu, float *out) {
+    GROUP_NORM_BODY
+}
+#endif
+
+static void group_norm_portable(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
+                                float eps, const float *weight, const float *bias, int silu, float *out) {
+    GROUP_NORM_BODY
+}
+
+void tandem_group_norm(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
+                       float eps, const float *weight, const float *bias, int silu, float *out) {
+    const int level = tandem_conv_best_level();  // cheap after the first call; no shared state to race on
+#if defined(__x86_64__)
+    if (level >= 2) { group_norm_avx512(x, shift, channels, batch, pixels, groups, eps, weight, bias, silu, out); return; }
+    if (level == 1) { group_norm_avx2(x, shift, channels, batch, pixels, groups, eps, weight, bias, silu, out); return; }
+#endif
+    group_norm_portable(x, shift, channels, batch, pixels, groups, eps, weight, bias, silu, out);
 }

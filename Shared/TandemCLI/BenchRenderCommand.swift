@@ -14,6 +14,10 @@ struct BenchRenderCommand: ParsableCommand {
     @Option(help: "Compute threads (both sides).") var threads = 1
     @Option(help: "Model directory (default: the bundled glyphs16).") var model: String?
     @Option(help: "Python with torch + diffusers for the reference (empty: skip it).") var python = "python3"
+    @Flag(help: "Measure readability instead of speed: every solver at --steps against DDIM at 50 steps, same seeds.") var quality = false
+    @Option(help: "Renders per glyph class for --quality (36 classes).") var perClass = 10
+    @Option(help: "Guidance scales for --quality, comma-separated (each gets its own DDIM-50 reference).") var guidances = "3"
+    @Option(help: "Reference glyphs for --quality (tools/glyph_atlas.py).") var atlas = "Tests/TandemDiffusionTests/Fixtures/glyph_atlas16.png"
 
     func run() throws {
         guard let kind = SolverKind(rawValue: solver) else {
@@ -22,13 +26,23 @@ struct BenchRenderCommand: ParsableCommand {
         var renderer = try GlyphRenderer(modelDirectory: model.map { URL(fileURLWithPath: $0) })
         renderer.unet.threads = threads
         let size = renderer.unet.config.sampleSize
+        if quality { return try runQuality(renderer) }
         print("render benchmark: \(size)×\(size) glyph model, \(kind.rawValue), \(steps) steps, guidance \(guidance), \(concurrency) requests, \(threads) thread(s), load \(LoadAverage.text)")
+        // The compute bound: what the UNet costs per sample, and per image (a guided step runs
+        // the conditional and the empty-class sample).
+        let flopsPerSample = 2 * Double(renderer.unet.multiplyAddsPerSample)
+        let samplesPerImage = Double(steps * (guidance == 1 ? 1 : 2))
+        let isa = ["portable C", "AVX2 + FMA", "AVX-512F"][Conv2D.bestLevel]
+        print(String(format: "UNet: %.1f MFLOP per sample, %.2f GFLOP per image (%d samples); kernels: %@",
+                     flopsPerSample / 1e6, flopsPerSample * samplesPerImage / 1e9, Int(samplesPerImage), isa))
         let bench = RenderBenchmark(renderer: renderer, solver: kind, steps: steps, guidance: guidance)
         _ = try bench.run(concurrency: 2, batching: true)
         let batched = try bench.run(concurrency: concurrency, batching: true)
         let sequential = try bench.run(concurrency: concurrency, batching: false)
-        print("tandem    \(batched)")
-        print("tandem    \(sequential)")
+        for result in [batched, sequential] {
+            print(String(format: "tandem    %@ (%.1f GFLOP/s in the UNet's arithmetic)", result.description,
+                         result.imagesPerSecond * samplesPerImage * flopsPerSample / 1e9))
+        }
         guard !python.isEmpty else { return }
         let directory = model ?? GlyphRenderer.defaultModelDirectory?.path ?? ""
         let process = Process()
@@ -46,16 +60,48 @@ struct BenchRenderCommand: ParsableCommand {
             print("diffusers skipped: `\(python) tools/bench_diffusers.py` failed (it needs PyPI's torch and diffusers)")
             return
         }
-        var reference: Double?
+        var reference: [String: Double] = [:]
         for line in output.split(separator: "\n") {
             print(line.hasPrefix("diffusers") ? String(line) : "diffusers \(line)")
             // "batched   : 16 images in 2.00 s = 8.0 images/s, …"
-            if line.hasPrefix("batched"), let equals = line.range(of: "= "), let unit = line.range(of: " images/s") {
-                reference = Double(line[equals.upperBound..<unit.lowerBound])
+            if let mode = line.split(separator: " ").first, let equals = line.range(of: "= "), let unit = line.range(of: " images/s") {
+                reference[String(mode)] = Double(line[equals.upperBound..<unit.lowerBound])
             }
         }
-        if let reference, reference > 0 {
-            print(String(format: "ratio: tandem batched / diffusers batched = %.2f×", batched.imagesPerSecond / reference))
+        if let best = [reference["batched"], reference["sequential"]].compactMap({ $0 }).max(), best > 0 {
+            let tandemBest = max(batched.imagesPerSecond, sequential.imagesPerSecond)
+            print(String(format: "ratio: tandem best / diffusers best = %.2f× (tandem batched %.1f, sequential %.1f; diffusers best %.1f images/s)",
+                         tandemBest / best, batched.imagesPerSecond, sequential.imagesPerSecond, best))
+        }
+    }
+
+    /// The readability table: accuracy with its 95 % interval, and the paired difference from DDIM
+    /// at 50 steps with the same guidance (same seeds, so only images the two read differently count).
+    func runQuality(_ renderer: GlyphRenderer) throws {
+        let scales = guidances.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !scales.isEmpty, perClass >= 1 else { throw CLIError("--guidances needs numbers and --per-class at least 1") }
+        let image = try PNGCodec.decode(Data(contentsOf: URL(fileURLWithPath: atlas)))
+        let size = renderer.unet.config.sampleSize
+        let classifier = NearestGlyphClassifier(atlas: image, cellSize: size, classes: GlyphRenderer.characters.count)
+        let evaluation = ReadabilityEvaluation(renderer: renderer, classifier: classifier, perClass: perClass, seed: 1)
+        let renders = perClass * GlyphRenderer.characters.count
+        print("readability: \(renders) renders per setting (\(perClass) per class, seed 1, the same noise for every setting), nearest glyph of \(image.height / size) fonts; load \(LoadAverage.text)")
+        print("| solver | steps | guidance | readable | 95 % interval | vs DDIM-50 (paired) | 95 % interval | seconds |")
+        print("|---|---:|---:|---:|---|---:|---|---:|")
+        func percent(_ x: Double) -> String { String(format: "%.1f %%", 100 * x) }
+        for scale in scales {
+            let reference = try evaluation.run(.init(solver: .ddim, steps: 50, guidance: scale))
+            var rows = [reference]
+            for kind in SolverKind.allCases { rows.append(try evaluation.run(.init(solver: kind, steps: steps, guidance: scale))) }
+            for row in rows {
+                let accuracy = row.accuracy, paired = PairedProportionDifference(row.correct, reference.correct)
+                let versus = row.setting == reference.setting ? ("—", "—")
+                    : (String(format: "%+.1f pt", 100 * paired.difference),
+                       String(format: "%+.1f … %+.1f pt", 100 * paired.interval95.lowerBound, 100 * paired.interval95.upperBound))
+                print("| \(row.setting.solver.rawValue) | \(row.setting.steps) | \(String(format: "%g", scale)) | \(percent(accuracy.value)) | "
+                      + "\(percent(accuracy.interval95.lowerBound)) … \(percent(accuracy.interval95.upperBound)) | \(versus.0) | \(versus.1) | "
+                      + String(format: "%.1f", row.seconds) + " |")
+            }
         }
     }
 }

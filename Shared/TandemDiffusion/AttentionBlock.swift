@@ -25,12 +25,16 @@ public struct AttentionBlock: Sendable {
     }
 
     public func forward(_ x: FeatureMap, threads: Int = 1, scalar: Bool = false) -> FeatureMap {
+        if scalar {
+            let h = norm.forwardScalar(x)
+            var out = output.forwardDirect(coreScalar(query.forwardDirect(h), key.forwardDirect(h), value.forwardDirect(h)))
+            for i in out.values.indices { out.values[i] = (out.values[i] + x.values[i]) / rescaleOutputFactor }
+            return out
+        }
         let h = norm.forward(x)
         let q = query.forward(h, threads: threads), k = key.forward(h, threads: threads), v = value.forward(h, threads: threads)
-        let attended = scalar ? coreScalar(q, k, v) : coreFast(q, k, v)
-        var out = output.forward(attended, threads: threads)
-        for i in out.values.indices { out.values[i] = (out.values[i] + x.values[i]) / rescaleOutputFactor }
-        return out
+        // The residual is added as the output projection writes its tiles.
+        return output.forward(coreFast(q, k, v), threads: threads, addend: x, outputScale: 1 / rescaleOutputFactor)
     }
 
     public func coreFast(_ q: FeatureMap, _ k: FeatureMap, _ v: FeatureMap) -> FeatureMap {

@@ -1,7 +1,12 @@
+import CDiffusionKernels
+import Dispatch
+
 /// A 2-D convolution with diffusers' weight layout [out][in][kh][kw], square kernel, zero padding.
 ///
-/// `forward` is im2col + `MatrixMultiply.fast`; `forwardDirect` is the scalar twin (seven nested
-/// loops, no im2col) that the kernel tests compare against.
+/// `forward` runs `tandem_conv2d_tiles` (CDiffusionKernels): im2col packed per 64-column tile in
+/// cache-sized chunks, never materialised, weights packed once here; bias, a residual addend and
+/// an output scale are applied as each tile is written. `forwardDirect` is the scalar twin (seven
+/// nested loops) that the kernel tests compare against.
 public struct Conv2D: Sendable {
     public let inChannels: Int
     public let outChannels: Int
@@ -10,81 +15,83 @@ public struct Conv2D: Sendable {
     public let padding: Int
     public let weight: [Float]
     public let bias: [Float]
+    /// `weight` in the kernel's layout: blocks of 4 output channels, each [depth][4].
+    let packedWeight: [Float]
+
+    /// The instruction set this CPU runs: 2 AVX-512F, 1 AVX2 + FMA, 0 portable C (checked once).
+    public static let bestLevel = Int(tandem_conv_best_level())
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int, weight: [Float], bias: [Float]) {
         precondition(weight.count == outChannels * inChannels * kernelSize * kernelSize && bias.count == outChannels)
         self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
         self.stride = stride; self.padding = padding; self.weight = weight; self.bias = bias
+        let depth = inChannels * kernelSize * kernelSize
+        packedWeight = [Float](unsafeUninitializedCapacity: tandem_conv_packed_weight_count(Int32(outChannels), Int32(depth))) { buffer, count in
+            tandem_conv_pack_weights(weight, Int32(outChannels), Int32(depth), buffer.baseAddress!)
+            count = buffer.count
+        }
     }
 
     func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernelSize) / stride + 1 }
 
-    public func forward(_ x: FeatureMap, threads: Int = 1) -> FeatureMap {
-        precondition(x.channels == inChannels)
-        let ho = outputSize(x.height), wo = outputSize(x.width)
-        let columns = x.batch * ho * wo
-        let depth = inChannels * kernelSize * kernelSize
-        var out = FeatureMap(channels: outChannels, batch: x.batch, height: ho, width: wo)
-        let pointwise = kernelSize == 1 && stride == 1 && padding == 0
-        var col = pointwise ? [] : [Float](repeating: 0, count: depth * columns)
-        if !pointwise {
-            // im2col: row (c, ky, kx) holds, for every output pixel of every sample, the input
-            // pixel under that kernel tap. Per output row, the valid x range is computed once and
-            // copied as a run (stride 1) or gathered (stride 2); the padding is left at zero. It is
-            // written straight into MatrixMultiply's tile-packed layout, saving a copy of B.
-            let tileWidth = MatrixMultiply.columnTile
-            let (h, w, batch, pad, stride, kernelSize) = (x.height, x.width, x.batch, padding, self.stride, self.kernelSize)
-            x.values.withUnsafeBufferPointer { srcBuffer in
-                col.withUnsafeMutableBufferPointer { dstBuffer in
-                    let src = srcBuffer.baseAddress!, dst = dstBuffer.baseAddress!
-                    for c in 0..<inChannels {
-                        for ky in 0..<kernelSize {
-                            for kx in 0..<kernelSize {
-                                let row = (c * kernelSize + ky) * kernelSize + kx
-                                // Output columns ox with 0 <= ox*stride + kx - pad < w.
-                                let lo = max(0, (pad - kx + stride - 1) / stride)
-                                let hi = min(wo, (w - 1 + pad - kx) / stride + 1)
-                                for b in 0..<batch {
-                                    let plane = src + (c * batch + b) * h * w
-                                    for oy in 0..<ho {
-                                        let iy = oy * stride + ky - pad
-                                        guard iy >= 0 && iy < h && lo < hi else { continue }
-                                        var from = plane + iy * w + lo * stride + kx - pad
-                                        var j = b * ho * wo + oy * wo + lo, remaining = hi - lo
-                                        while remaining > 0 {
-                                            // A run stops at the end of its column tile.
-                                            let run = min(remaining, tileWidth - j % tileWidth)
-                                            let to = dst + MatrixMultiply.packedIndex(row: row, column: j, k: depth, n: columns)
-                                            // Runs are short (a row of the output): a plain loop beats a memmove call.
-                                            for i in 0..<run { to[i] = from[i * stride] }
-                                            from += run * stride; j += run; remaining -= run
-                                        }
-                                    }
-                                }
+    /// Multiply-adds per sample for an input of `size` × `size` (after any upsampling).
+    public func multiplyAdds(inputSize size: Int) -> Int {
+        outChannels * inChannels * kernelSize * kernelSize * outputSize(size) * outputSize(size)
+    }
+
+    /// `(conv(upsample(x)) + addend) · outputScale`. `upsample` 2 convolves the nearest-upsampled
+    /// input without building it; `addend` (a residual, same shape as the output) is added as the
+    /// output is written. `level` picks the instruction set (tests run every level the CPU has).
+    public func forward(_ x: FeatureMap, threads: Int = 1, upsample: Int = 1, addend: FeatureMap? = nil, outputScale: Float = 1,
+                        level: Int = Conv2D.bestLevel) -> FeatureMap {
+        precondition(x.channels == inChannels && (upsample == 1 || upsample == 2))
+        let ho = outputSize(x.height * upsample), wo = outputSize(x.width * upsample)
+        var out = FeatureMap(uninitializedChannels: outChannels, batch: x.batch, height: ho, width: wo)
+        if let addend { precondition(addend.values.count == out.values.count, "addend shape") }
+        var shape = tandem_conv_shape(inChannels: Int32(inChannels), outChannels: Int32(outChannels), batch: Int32(x.batch),
+                                      inHeight: Int32(x.height), inWidth: Int32(x.width), upsample: Int32(upsample),
+                                      kernelSize: Int32(kernelSize), stride: Int32(stride), padding: Int32(padding),
+                                      outHeight: Int32(ho), outWidth: Int32(wo))
+        let tileColumns = Int(tandem_conv_tile_columns())
+        let tiles = (x.batch * ho * wo + tileColumns - 1) / tileColumns
+        let parts = min(max(1, threads), tiles)
+        let level = Int32(level)
+        x.values.withUnsafeBufferPointer { src in
+            packedWeight.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    out.values.withUnsafeMutableBufferPointer { dst in
+                        func run(_ addendPointer: UnsafePointer<Float>?) {
+                            if parts == 1 {
+                                tandem_conv2d_tiles(&shape, src.baseAddress, w.baseAddress, b.baseAddress, addendPointer, outputScale,
+                                                    dst.baseAddress, 0, Int32(tiles), level)
+                                return
                             }
+                            // Each part writes its own tiles (columns) of the output.
+                            let operands = ConvOperands(shape: shape, x: src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
+                                                        addend: addendPointer, out: dst.baseAddress!)
+                            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                                var shape = operands.shape
+                                let first = tiles * part / parts, end = tiles * (part + 1) / parts
+                                tandem_conv2d_tiles(&shape, operands.x, operands.weight, operands.bias, operands.addend, outputScale,
+                                                    operands.out, Int32(first), Int32(end), level)
+                            }
+                        }
+                        if let addend {
+                            addend.values.withUnsafeBufferPointer { run($0.baseAddress) }
+                        } else {
+                            run(nil)
                         }
                     }
                 }
             }
         }
-        out.values.withUnsafeMutableBufferPointer { dst in
-            for co in 0..<outChannels {
-                let base = co * columns
-                for i in 0..<columns { dst[base + i] = bias[co] }
-            }
-            weight.withUnsafeBufferPointer { w in
-                if pointwise {
-                    x.values.withUnsafeBufferPointer { src in
-                        MatrixMultiply.fast(w.baseAddress!, src.baseAddress!, dst.baseAddress!, m: outChannels, k: depth, n: columns, accumulate: true, threads: threads)
-                    }
-                } else {
-                    col.withUnsafeBufferPointer { cb in
-                        MatrixMultiply.fast(w.baseAddress!, cb.baseAddress!, dst.baseAddress!, m: outChannels, k: depth, n: columns, accumulate: true, threads: threads, bPacked: true)
-                    }
-                }
-            }
-        }
         return out
+    }
+
+    private struct ConvOperands: @unchecked Sendable {
+        let shape: tandem_conv_shape
+        let x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>
+        let addend: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
     }
 
     /// The scalar twin: a direct convolution.

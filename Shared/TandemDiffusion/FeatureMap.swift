@@ -20,6 +20,14 @@ public struct FeatureMap: Sendable {
                   values: [Float](repeating: 0, count: channels * batch * height * width))
     }
 
+    /// For outputs that the caller overwrites entirely: no zero fill.
+    init(uninitializedChannels channels: Int, batch: Int, height: Int, width: Int) {
+        self.init(channels: channels, batch: batch, height: height, width: width,
+                  values: [Float](unsafeUninitializedCapacity: channels * batch * height * width) { _, count in
+                      count = channels * batch * height * width
+                  })
+    }
+
     public var pixels: Int { height * width }
 
     /// From the usual NCHW layout (diffusers' tensors).

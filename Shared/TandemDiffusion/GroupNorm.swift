@@ -1,7 +1,11 @@
+import CDiffusionKernels
 import Foundation
 
 /// torch.nn.GroupNorm over a channel-major batch, optionally followed by SiLU (fused, since every
 /// GroupNorm in a resnet block is followed by one).
+///
+/// `forward` is the vectorised C kernel (`tandem_group_norm`, polynomial exp for SiLU);
+/// `forwardScalar` is its twin, compared by NMSE in `KernelTests`.
 public struct GroupNorm: Sendable {
     public let groups: Int
     public let channels: Int
@@ -14,7 +18,28 @@ public struct GroupNorm: Sendable {
         self.groups = groups; self.channels = channels; self.eps = eps; self.weight = weight; self.bias = bias
     }
 
-    public func forward(_ x: FeatureMap, silu: Bool = false) -> FeatureMap {
+    /// `shift` ([channels][batch], optional) is added to the input before normalising: a resnet
+    /// block's time-embedding projection, fused here instead of a pass of its own.
+    public func forward(_ x: FeatureMap, silu: Bool = false, shift: [Float]? = nil) -> FeatureMap {
+        precondition(x.channels == channels && (shift == nil || shift!.count == channels * x.batch))
+        var out = FeatureMap(uninitializedChannels: channels, batch: x.batch, height: x.height, width: x.width)
+        x.values.withUnsafeBufferPointer { src in
+            out.values.withUnsafeMutableBufferPointer { dst in
+                weight.withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        func run(_ shiftPointer: UnsafePointer<Float>?) {
+                            tandem_group_norm(src.baseAddress, shiftPointer, Int32(channels), Int32(x.batch), Int32(x.pixels), Int32(groups),
+                                              eps, w.baseAddress, b.baseAddress, silu ? 1 : 0, dst.baseAddress)
+                        }
+                        if let shift { shift.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func forwardScalar(_ x: FeatureMap, silu: Bool = false) -> FeatureMap {
         precondition(x.channels == channels)
         var out = x
         let perGroup = channels / groups

@@ -3,9 +3,9 @@ import Foundation
 
 /// C[m×n] = A[m×k] · B[k×n] (+ C when accumulating), all row-major `Float`.
 ///
-/// This one product carries the UNet: convolutions are im2col followed by it, attention is two of
-/// it. The fast kernel keeps a 4×32 block of C in eight `SIMD16` accumulators and streams rows of
-/// B through them; `scalar` is its plain twin, which the tests compare it against by NMSE
+/// The product for attention (two per sample and head) and `Linear`; the convolutions have their
+/// own tiled kernel (`Conv2D`, `CDiffusionKernels`). The fast kernel keeps a 4×32 block of C in
+/// eight `SIMD16` accumulators (4×64 in zmm registers on AVX-512) and streams rows of B through them; `scalar` is its plain twin, which the tests compare it against by NMSE
 /// (STYLE.md habit 8). Rows are split across `threads` when the product is large enough to pay
 /// for the hand-off.
 public enum MatrixMultiply {
@@ -20,14 +20,12 @@ public enum MatrixMultiply {
         }
     }
 
-    /// `bPacked`: B is already laid out as consecutive tiles of `columnTile` columns, each tile
-    /// k × width contiguous (`packedIndex`), as `Conv2D`'s im2col writes it; no copy is made.
     /// Whether this CPU runs the AVX-512 block (`CDiffusionKernels`); checked once.
     public static let hasAVX512: Bool = tandem_cpu_has_avx512f() != 0
 
     /// `allowAVX512: false` keeps to the Swift SIMD16 block (the tests check both).
     public static func fast(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1, bPacked: Bool = false,
+                            m: Int, k: Int, n: Int, accumulate: Bool = false, threads: Int = 1,
                             allowAVX512: Bool = true) {
         let avx512 = allowAVX512 && hasAVX512
         let rowBlocks = (m + 3) / 4
@@ -40,10 +38,10 @@ public enum MatrixMultiply {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let first = part * blocksPerPart * 4
                 let last = min(m, (part + 1) * blocksPerPart * 4)
-                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate, bPacked: bPacked, avx512: avx512) }
+                if first < last { rows(shared.a, shared.b, shared.c, rowRange: first..<last, k: k, n: n, accumulate: accumulate, avx512: avx512) }
             }
         } else {
-            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate, bPacked: bPacked, avx512: avx512)
+            rows(a, b, c, rowRange: 0..<m, k: k, n: n, accumulate: accumulate, avx512: avx512)
         }
     }
 
@@ -67,15 +65,8 @@ public enum MatrixMultiply {
     /// dominated, and batching made the UNet 1.6× slower per sample instead of faster.
     public static let columnTile = 64
 
-    /// Where element (row p, column j) of a k × n matrix lives in the tile-packed layout.
-    @inline(__always)
-    public static func packedIndex(row p: Int, column j: Int, k: Int, n: Int) -> Int {
-        let tile = j / columnTile, start = tile * columnTile
-        return start * k + p * min(columnTile, n - start) + (j - start)
-    }
-
     private static func rows(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool, bPacked: Bool, avx512: Bool) {
+                             rowRange: Range<Int>, k: Int, n: Int, accumulate: Bool, avx512: Bool) {
         if n <= columnTile {
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
@@ -85,18 +76,13 @@ public enum MatrixMultiply {
             }
             return
         }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: bPacked ? 0 : k * columnTile)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * columnTile)
         defer { packed.deallocate() }
         var j0 = 0
         while j0 < n {
             let width = min(columnTile, n - j0)
-            let tile: UnsafePointer<Float>
-            if bPacked {
-                tile = b + j0 * k
-            } else {
-                for p in 0..<k { (packed + p * width).update(from: b + p * n + j0, count: width) }
-                tile = UnsafePointer(packed)
-            }
+            for p in 0..<k { (packed + p * width).update(from: b + p * n + j0, count: width) }
+            let tile = UnsafePointer(packed)
             var i = rowRange.lowerBound
             while i < rowRange.upperBound {
                 let rowsHere = min(4, rowRange.upperBound - i)

@@ -20,15 +20,57 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testConvolutionIm2colMatchesDirect() {
+    /// Every instruction-set level this CPU runs, against the direct convolution; shapes cover
+    /// stride 2, 1×1, odd sizes, output channels not a multiple of 4, columns not a multiple of
+    /// the 64-column tile, a reduction longer than one 128-row chunk, fused upsampling and the
+    /// residual addend with an output scale.
+    func testConvolutionMatchesDirectAtEveryLevel() {
         var random = TestRandom(seed: 2)
-        for (cin, cout, kernel, stride, size, batch) in [(3, 8, 3, 1, 16, 2), (8, 8, 3, 2, 8, 3), (12, 5, 1, 1, 4, 2), (4, 6, 3, 1, 5, 1)] {
+        let shapes = [(3, 8, 3, 1, 16, 2, 1), (8, 8, 3, 2, 8, 3, 1), (12, 5, 1, 1, 4, 2, 1), (4, 6, 3, 1, 5, 1, 1),
+                      (20, 7, 3, 1, 6, 3, 1), (6, 9, 3, 1, 4, 3, 2), (33, 4, 3, 1, 7, 1, 2)]
+        for (cin, cout, kernel, stride, size, batch, upsample) in shapes {
             let conv = Conv2D(inChannels: cin, outChannels: cout, kernelSize: kernel, stride: stride, padding: kernel / 2,
                               weight: random.array(cout * cin * kernel * kernel), bias: random.array(cout))
             let x = FeatureMap(channels: cin, batch: batch, height: size, width: size, values: random.array(cin * batch * size * size))
-            let fast = conv.forward(x, threads: 2), direct = conv.forwardDirect(x)
-            XCTAssertEqual(fast.height, direct.height)
-            XCTAssertLessThan(nmse(fast.values, direct.values), 1e-12, "cin=\(cin) k=\(kernel) s=\(stride)")
+            var direct = conv.forwardDirect(upsample == 2 ? x.upsampledNearest2x() : x)
+            let addend = FeatureMap(channels: cout, batch: batch, height: direct.height, width: direct.width, values: random.array(direct.values.count))
+            for i in direct.values.indices { direct.values[i] = (direct.values[i] + addend.values[i]) * 0.5 }
+            for level in 0...Conv2D.bestLevel {
+                for threads in [1, 2] {
+                    let fast = conv.forward(x, threads: threads, upsample: upsample, addend: addend, outputScale: 0.5, level: level)
+                    XCTAssertEqual(fast.height, direct.height)
+                    XCTAssertLessThan(nmse(fast.values, direct.values), 1e-12,
+                                      "cin=\(cin) cout=\(cout) k=\(kernel) s=\(stride) size=\(size) up=\(upsample) level=\(level) threads=\(threads)")
+                }
+            }
+            let plain = conv.forward(x.upsampledNearest2x(), level: Conv2D.bestLevel)
+            XCTAssertLessThan(nmse(plain.values, conv.forwardDirect(x.upsampledNearest2x()).values), 1e-12)
+        }
+    }
+
+    func testLinearMatchesScalarTwin() {
+        var random = TestRandom(seed: 6)
+        for (inFeatures, outFeatures, rows) in [(32, 128, 3), (128, 64, 17), (5, 7, 2)] {
+            let linear = Linear(inFeatures: inFeatures, outFeatures: outFeatures, weight: random.array(inFeatures * outFeatures), bias: random.array(outFeatures))
+            let x = random.array(rows * inFeatures)
+            XCTAssertLessThan(nmse(linear.forward(x, rows: rows), linear.forwardScalar(x, rows: rows)), 1e-12)
+        }
+    }
+
+    func testGroupNormKernelMatchesScalarTwin() {
+        var random = TestRandom(seed: 5)
+        for (channels, groups, batch, size) in [(8, 2, 2, 3), (32, 8, 3, 4), (64, 8, 2, 16), (16, 4, 1, 5)] {
+            let x = FeatureMap(channels: channels, batch: batch, height: size, width: size,
+                               values: random.array(channels * batch * size * size).map { $0 * 4 + 1 })
+            let norm = GroupNorm(groups: groups, channels: channels, eps: 1e-5, weight: random.array(channels), bias: random.array(channels))
+            let shift = random.array(channels * batch).map { $0 * 3 }
+            var shifted = x
+            for c in 0..<channels { for b in 0..<batch { for p in 0..<x.pixels { shifted.values[(c * batch + b) * x.pixels + p] += shift[c * batch + b] } } }
+            for silu in [false, true] {
+                XCTAssertLessThan(nmse(norm.forward(x, silu: silu).values, norm.forwardScalar(x, silu: silu).values), 1e-12)
+                XCTAssertLessThan(nmse(norm.forward(x, silu: silu, shift: shift).values, norm.forwardScalar(shifted, silu: silu).values), 1e-12,
+                                  "channels=\(channels) size=\(size) silu=\(silu)")
+            }
         }
     }
 
@@ -49,7 +91,7 @@ final class KernelTests: XCTestCase {
         let c = 8, batch = 2, size = 3
         let x = FeatureMap(channels: c, batch: batch, height: size, width: size, values: random.array(c * batch * size * size).map { $0 * 5 + 2 })
         let norm = GroupNorm(groups: 2, channels: c, eps: 1e-5, weight: random.array(c), bias: random.array(c))
-        let y = norm.forward(x)
+        let y = norm.forwardScalar(x)
         for b in 0..<batch {
             for g in 0..<2 {
                 var values: [Double] = []

@@ -27,7 +27,7 @@ final class UNetParityTests: XCTestCase {
     func testEachSampleIsIndependentOfItsBatch() throws {
         var unet = try UNet2DModel(directory: Fixtures.url("tiny_unet"))
         unet.threads = 2
-        unet.maxSamplesPerChunk = 2  // batch 3 runs as 2 + 1
+        unet.maxSamplesPerChunk = 2  // batch 3 runs as 2 + 1, the chunks on two threads
         let io = try loadIO("tiny_unet_io.safetensors")
         let whole = try unet.forward(sample: io.x, batch: io.batch, timesteps: io.t, classLabels: io.c)
         let per = io.x.count / io.batch
@@ -35,6 +35,8 @@ final class UNetParityTests: XCTestCase {
             let single = try unet.forward(sample: Array(io.x[(b * per)..<((b + 1) * per)]), batch: 1, timesteps: [io.t[b]], classLabels: [io.c[b]])
             XCTAssertLessThan(nmse(single, Array(whole[(b * per)..<((b + 1) * per)])), 1e-12)
         }
+        unet.maxSamplesPerChunk = 1  // three chunks on two threads
+        XCTAssertLessThan(nmse(try unet.forward(sample: io.x, batch: io.batch, timesteps: io.t, classLabels: io.c), whole), 1e-12)
     }
 
     func testLegacyAttentionNamesLoad() throws {

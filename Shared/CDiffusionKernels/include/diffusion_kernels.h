@@ -10,4 +10,43 @@ int tandem_cpu_has_avx512f(void);
 void tandem_gemm_4rows_avx512(const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                               int k, int width, int accumulate);
 
+/// Instruction sets the convolution kernel can use: 2 AVX-512F, 1 AVX2 + FMA, 0 portable C.
+/// `tandem_conv_best_level` is the best this CPU runs; a lower level may always be asked for.
+int tandem_conv_best_level(void);
+
+/// A convolution over a channel-major batch (`x[((c * batch + b) * inHeight + y) * inWidth + x]`).
+/// `upsample` 2 reads the input as if nearest-upsampled 2× first (diffusers' Upsample2D), without
+/// materialising it; 1 reads it as it is.
+typedef struct {
+    int inChannels, outChannels, batch;
+    int inHeight, inWidth, upsample;
+    int kernelSize, stride, padding;
+    int outHeight, outWidth;
+} tandem_conv_shape;
+
+/// Floats `tandem_conv_pack_weights` writes for `outChannels` rows of `depth` weights.
+long tandem_conv_packed_weight_count(int outChannels, int depth);
+
+/// Weights [out][depth] → blocks of 4 output channels, each `depth × 4` contiguous (zero-padded).
+void tandem_conv_pack_weights(const float *weight, int outChannels, int depth, float *packed);
+
+/// Columns (output pixels of the whole batch) per tile of the convolution.
+int tandem_conv_tile_columns(void);
+
+/// Output tiles [firstTile, endTile) of
+///     out = (W · im2col(x) + bias + addend) · outputScale
+/// where out and addend are [outChannels][batch · outHeight · outWidth] (addend may be NULL).
+/// im2col is never materialised: each 64-column tile is packed in cache-sized chunks of the
+/// reduction, and all output channels pass over a chunk while it is in L1. Tiles are independent,
+/// so threads take disjoint tile ranges. Scratch is per thread and reused across calls.
+void tandem_conv2d_tiles(const tandem_conv_shape *shape, const float *x, const float *packedWeight,
+                         const float *bias, const float *addend, float outputScale, float *out,
+                         int firstTile, int endTile, int level);
+
+/// GroupNorm over a channel-major batch, optionally SiLU after it. `shift` ([channels][batch],
+/// may be NULL) is added to the input first: the time-embedding projection of a resnet block,
+/// fused into the norm that follows it. Statistics in double, as the Swift twin computes them.
+void tandem_group_norm(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
+                       float eps, const float *weight, const float *bias, int silu, float *out);
+
 #endif
