@@ -32,6 +32,57 @@ static inline __m256i unpack_nibbles(const uint8_t *qs) {
 #define TARGET_AVX2
 #define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
+/// Bytes ahead of the current block that the panel kernels prefetch (weights stream from memory once
+/// per token; without it the loads wait on each cache line in turn).
+#define PREFETCH_BYTES 1024
+
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// Per row (lane), hsum's order: ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)), then the offsets.
+static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6,
+                           __m256 a7, __m256 offsets) {
+    const __m256 even = _mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6));
+    const __m256 odd = _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7));
+    return _mm256_add_ps(_mm256_add_ps(even, odd), offsets);
+}
+
+/// The panel's rows that exist (the last panel of a matrix may be padded).
+static inline void store_panel(__m256 v, float *out, int rows_left) {
+    if (rows_left >= 8) { _mm256_storeu_ps(out, v); return; }
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    for (int r = 0; r < rows_left; r++) out[r] = tmp[r];
+}
+
+/// Chunk c of a Q4_1 panel block: bytes 4c…4c+3 of each row, i.e. elements 4c… (low nibbles, lane
+/// j = c of dot_q4_1) and 16+4c… (high nibbles, lane j = c+4), times the matching four activations.
+#define Q4_CHUNK(PRODUCT, c, acc_low, acc_high) {                                                        \
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * (c)));                          \
+    acc_low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(_mm256_and_si256(v, low),                      \
+        _mm256_set1_epi32(load_i32(yb + 4 * (c))))), dx, acc_low);                                       \
+    acc_high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), \
+        _mm256_set1_epi32(load_i32(yb + 16 + 4 * (c))))), dx, acc_high);                                 \
+}
+
+// Q8_0 panels store w+128 (unsigned). VNNI multiplies that directly and starts each sum at −128·Σy
+// of the four activations; AVX2 (`vpmaddubsw` would saturate on 255·127 pairs) recovers w.
+#define Q8_PRODUCT_avx2(v, y, correction) ({                                                              \
+    const __m256i w_ = _mm256_xor_si256((v), _mm256_set1_epi8((char)0x80));                             \
+    PRODUCT_AVX2(_mm256_sign_epi8(w_, w_), _mm256_sign_epi8((y), w_)); })
+#define Q8_PRODUCT_vnni(v, y, correction) _mm256_dpbusd_epi32(_mm256_set1_epi32(correction), (v), (y))
+#define Q8_CORRECTIONS_avx2(y, blocks, corrections) (void)corrections;
+#define Q8_CORRECTIONS_vnni(y, blocks, corrections)                                                      \
+    for (int i = 0; i < (blocks); i++) {                                                                 \
+        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1),           \
+                                                 _mm256_loadu_si256((const __m256i *)((y) + 32 * i)));   \
+        _mm256_storeu_si256((__m256i *)((corrections) + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), \
+                                                                                 _mm256_slli_epi32(sums, 7))); \
+    }
+
 // The kernel family, once per instruction set. Signed × signed (Q8_0) uses |q| · (sign(q)·y).
 #define DEFINE_KERNELS(SUFFIX, TARGET, PRODUCT)                                                          \
 TARGET static float dot_q4_1_##SUFFIX(const void *w, const int8_t *xq, const float *xd, const float *xs, \
@@ -58,56 +109,66 @@ TARGET static float dot_q8_0_##SUFFIX(const void *w, const int8_t *xq, const flo
     }                                                                                                    \
     return hsum(acc);                                                                                    \
 }                                                                                                        \
-/* Four activation rows, one weight row: the weight block is unpacked once. */                          \
-TARGET static void dot4_q4_1_##SUFFIX(const void *w, const int8_t *xq, int xq_stride, const float *xd,  \
-                                      const float *xs, int scale_stride, int blocks, float *out) {       \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    float offsets[4] = {0, 0, 0, 0};                                                                     \
-    for (int i = 0; i < blocks; i++, b += 20) {                                                          \
-        const float d = half_to_float(b), m = half_to_float(b + 2);                                      \
-        const __m256i q = unpack_nibbles(b + 4);                                                         \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));        \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(q, y)),                                  \
-                                     _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);              \
-            offsets[r] += m * xs[r * scale_stride + i];                                                  \
+/* Panels of 8 rows (layout in CTandemKernels.h): lane r of every vector is row r of the panel.    \
+   Per row this is dot_q4_1's arithmetic in the same order: accumulator j holds what lane j of      \
+   dot_q4_1's accumulator holds, and the final sum adds them as hsum does. */                       \
+TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
+                                        int xq_stride, const float *xd, const float *xs,                 \
+                                        int scale_stride, int tokens, float *out, int out_stride) {      \
+    const int panels = (rows + 7) / 8;                                                                   \
+    const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
+    for (int t = 0; t < tokens; t++) {                                                                   \
+        const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
+        const float *yd = xd + (size_t)t * scale_stride, *ys = xs + (size_t)t * scale_stride;            \
+        for (int p = 0; p < panels; p++) {                                                               \
+            const uint8_t *b = w + (size_t)p * blocks * 160;                                             \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0; \
+            __m256 offsets = a0;                                                                         \
+            for (int i = 0; i < blocks; i++, b += 160) {                                                 \
+                _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                           \
+                _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                      \
+                _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                     \
+                const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
+                                                _mm256_set1_ps(yd[i]));                                  \
+                offsets = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16))),   \
+                                          _mm256_set1_ps(ys[i]), offsets);                               \
+                const int8_t *yb = y + 32 * i;                                                           \
+                Q4_CHUNK(PRODUCT, 0, a0, a4) Q4_CHUNK(PRODUCT, 1, a1, a5)                                \
+                Q4_CHUNK(PRODUCT, 2, a2, a6) Q4_CHUNK(PRODUCT, 3, a3, a7)                                \
+            }                                                                                            \
+            store_panel(hsum8(a0, a1, a2, a3, a4, a5, a6, a7, offsets), out + (size_t)t * out_stride + 8 * p, \
+                        rows - 8 * p);                                                                   \
         }                                                                                                \
     }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];                                      \
 }                                                                                                        \
-TARGET static void dot4_q8_0_##SUFFIX(const void *w, const int8_t *xq, int xq_stride, const float *xd,  \
-                                      int scale_stride, int blocks, float *out) {                        \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    for (int i = 0; i < blocks; i++, b += 34) {                                                          \
-        const float d = half_to_float(b);                                                                \
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));                                  \
-        const __m256i aq = _mm256_sign_epi8(q, q);                                                       \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));        \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(aq, _mm256_sign_epi8(y, q))),            \
-                                     _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);              \
+TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
+                                        int xq_stride, const float *xd, int scale_stride, int tokens,    \
+                                        float *out, int out_stride) {                                    \
+    const int panels = (rows + 7) / 8;                                                                   \
+    int32_t corrections[8 * blocks];                                                                     \
+    for (int t = 0; t < tokens; t++) {                                                                   \
+        const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
+        const float *yd = xd + (size_t)t * scale_stride;                                                 \
+        Q8_CORRECTIONS_##SUFFIX(y, blocks, corrections)                                                  \
+        for (int p = 0; p < panels; p++) {                                                               \
+            const uint8_t *b = w + (size_t)p * blocks * 272;                                             \
+            __m256 a[8];                                                                                 \
+            for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();                                      \
+            for (int i = 0; i < blocks; i++, b += 272) {                                                 \
+                for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
+                const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
+                                                _mm256_set1_ps(yd[i]));                                  \
+                for (int k = 0; k < 8; k++) {                                                            \
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));            \
+                    const __m256i s = Q8_PRODUCT_##SUFFIX(v, _mm256_set1_epi32(load_i32(y + 32 * i + 4 * k)), \
+                                                          corrections[8 * i + k]);                       \
+                    a[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dx, a[k]);                             \
+                }                                                                                        \
+            }                                                                                            \
+            store_panel(hsum8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], _mm256_setzero_ps()),      \
+                        out + (size_t)t * out_stride + 8 * p, rows - 8 * p);                             \
         }                                                                                                \
     }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]);                                                   \
-}                                                                                                        \
-/* One activation row, four weight rows: the activation block is loaded once. */                        \
-TARGET static void rows4_q4_1_##SUFFIX(const void *w, int row_bytes, const int8_t *xq, const float *xd, \
-                                       const float *xs, int blocks, float *out) {                        \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    float offsets[4] = {0, 0, 0, 0};                                                                     \
-    for (int i = 0; i < blocks; i++) {                                                                   \
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));                            \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const uint8_t *blk = b + r * row_bytes + 20 * i;                                             \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(unpack_nibbles(blk + 4), y)),            \
-                                     _mm256_set1_ps(half_to_float(blk) * xd[i]), acc[r]);                \
-            offsets[r] += half_to_float(blk + 2) * xs[i];                                                \
-        }                                                                                                \
-    }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];                                      \
 }
 
 DEFINE_KERNELS(avx2, TARGET_AVX2, PRODUCT_AVX2)
@@ -149,22 +210,16 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return use_vnni() ? dot_q8_0_vnni(w, xq, xd, blocks) : dot_q8_0_avx2(w, xq, xd, blocks);
 }
 
-void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
-                      int scale_stride, int blocks, float *out) {
-    if (use_vnni()) dot4_q4_1_vnni(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
-    else dot4_q4_1_avx2(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
+void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
+    if (use_vnni()) panels_q4_1_vnni(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
+    else panels_q4_1_avx2(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
 }
 
-void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
-                      int scale_stride, int blocks, float *out) {
-    if (use_vnni()) dot4_q8_0_vnni(w, xq, xq_stride, xd, scale_stride, blocks, out);
-    else dot4_q8_0_avx2(w, xq, xq_stride, xd, scale_stride, blocks, out);
-}
-
-void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
-                           int blocks, float *out) {
-    if (use_vnni()) rows4_q4_1_vnni(w, row_bytes, xq, xd, xs, blocks, out);
-    else rows4_q4_1_avx2(w, row_bytes, xq, xd, xs, blocks, out);
+void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        int scale_stride, int tokens, float *out, int out_stride) {
+    if (use_vnni()) panels_q8_0_vnni(w, rows, blocks, xq, xq_stride, xd, scale_stride, tokens, out, out_stride);
+    else panels_q8_0_avx2(w, rows, blocks, xq, xq_stride, xd, scale_stride, tokens, out, out_stride);
 }
 
 #else  // Portable fallback: the same arithmetic, one value at a time.
@@ -218,20 +273,53 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return total;
 }
 
-void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
-                      int scale_stride, int blocks, float *out) {
-    for (int r = 0; r < 4; r++)
-        out[r] = ctk_dot_q4_1_q8(w, xq + r * xq_stride, xd + r * scale_stride, xs + r * scale_stride, blocks);
+// Panels, one row at a time in the order of the vector code (the arithmetic of dot_q4_1 / dot_q8_0).
+void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int row = 0; row < rows; row++) {
+            const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 160;
+            const int r = row % 8;
+            const int8_t *y = xq + (size_t)t * xq_stride;
+            float lanes[8] = {0}, offsets = 0;
+            for (int i = 0; i < blocks; i++, b += 160) {
+                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
+                offsets += half_to_float(b + 16 + 2 * r) * xs[(size_t)t * scale_stride + i];
+                for (int c = 0; c < 4; c++) {
+                    int lo = 0, hi = 0;
+                    for (int e = 0; e < 4; e++) {
+                        const uint8_t q = b[32 + 32 * c + 4 * r + e];
+                        lo += (q & 0x0F) * y[32 * i + 4 * c + e];
+                        hi += (q >> 4) * y[32 * i + 16 + 4 * c + e];
+                    }
+                    lanes[c] += (float)lo * dx;
+                    lanes[c + 4] += (float)hi * dx;
+                }
+            }
+            out[(size_t)t * out_stride + row] =
+                (((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))) + offsets;
+        }
 }
 
-void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
-                      int scale_stride, int blocks, float *out) {
-    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q8_0_q8(w, xq + r * xq_stride, xd + r * scale_stride, blocks);
-}
-
-void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
-                           int blocks, float *out) {
-    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q4_1_q8((const uint8_t *)w + r * row_bytes, xq, xd, xs, blocks);
+void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        int scale_stride, int tokens, float *out, int out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int row = 0; row < rows; row++) {
+            const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 272;
+            const int r = row % 8;
+            const int8_t *y = xq + (size_t)t * xq_stride;
+            float lanes[8] = {0};
+            for (int i = 0; i < blocks; i++, b += 272) {
+                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
+                for (int k = 0; k < 8; k++) {
+                    int sum = 0;
+                    for (int e = 0; e < 4; e++) sum += (int8_t)(b[16 + 32 * k + 4 * r + e] ^ 0x80) * y[32 * i + 4 * k + e];
+                    lanes[k] += (float)sum * dx;
+                }
+            }
+            out[(size_t)t * out_stride + row] =
+                ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+        }
 }
 
 int ctk_uses_vnni(void) { return 0; }
