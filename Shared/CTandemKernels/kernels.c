@@ -32,9 +32,9 @@ static inline __m256i unpack_nibbles(const uint8_t *qs) {
 #define TARGET_AVX2
 #define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
-/// Bytes ahead of the current block that the panel kernels prefetch (weights stream from memory once
-/// per token; without it the loads wait on each cache line in turn).
-#define PREFETCH_BYTES 1024
+/// Bytes ahead of the current block that the panel kernels prefetch, within the call's panels (weights
+/// stream from memory once per token; without it the loads wait on each cache line in turn).
+#define PREFETCH_BYTES 2048
 
 static inline int32_t load_i32(const int8_t *p) {
     int32_t v;
@@ -116,6 +116,7 @@ TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, 
                                         int xq_stride, const float *xd, const float *xs,                 \
                                         int scale_stride, int tokens, float *out, int out_stride) {      \
     const int panels = (rows + 7) / 8;                                                                   \
+    const uint8_t *end = w + (size_t)panels * blocks * 160;                                              \
     const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
     for (int t = 0; t < tokens; t++) {                                                                   \
         const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
@@ -125,9 +126,11 @@ TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, 
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0; \
             __m256 offsets = a0;                                                                         \
             for (int i = 0; i < blocks; i++, b += 160) {                                                 \
-                _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                           \
-                _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                      \
-                _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                     \
+                if (b + PREFETCH_BYTES + 160 <= end) {                                                   \
+                    _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                       \
+                    _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                  \
+                    _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                 \
+                }                                                                                        \
                 const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
                                                 _mm256_set1_ps(yd[i]));                                  \
                 offsets = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16))),   \
@@ -145,6 +148,7 @@ TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, 
                                         int xq_stride, const float *xd, int scale_stride, int tokens,    \
                                         float *out, int out_stride) {                                    \
     const int panels = (rows + 7) / 8;                                                                   \
+    const uint8_t *end = w + (size_t)panels * blocks * 272;                                              \
     int32_t corrections[8 * blocks];                                                                     \
     for (int t = 0; t < tokens; t++) {                                                                   \
         const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
@@ -155,7 +159,8 @@ TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, 
             __m256 a[8];                                                                                 \
             for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();                                      \
             for (int i = 0; i < blocks; i++, b += 272) {                                                 \
-                for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
+                if (b + PREFETCH_BYTES + 272 <= end)                                                     \
+                    for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
                 const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
                                                 _mm256_set1_ps(yd[i]));                                  \
                 for (int k = 0; k < 8; k++) {                                                            \

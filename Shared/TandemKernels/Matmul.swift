@@ -18,13 +18,26 @@ public struct MatmulJob: @unchecked Sendable {
 /// go through the panel kernels: a chunk's panels stream from memory once and stay in L1 while
 /// every token of the call is multiplied with them.
 public enum Matmul {
-    /// Rows per chunk: whole panels, and long enough runs of memory for the prefetcher.
-    public static let rowsPerChunk = 32
+    /// Chunks per thread that one call aims for: enough that a thread whose core is taken holds up
+    /// the others by at most a small share, few enough that claiming them (an atomic shared by the
+    /// cores) stays cheap next to the work.
+    public static let chunksPerThread = 8
+    /// The fewest rows a chunk takes (whole panels, a run of memory long enough to prefetch).
+    public static let minimumChunkRows = 32
+
+    /// Rows per chunk for a call over `totalRows` rows on `threads` threads, a multiple of the
+    /// panel height.
+    public static func chunkRows(totalRows: Int, threads: Int) -> Int {
+        let panel = WeightMatrix.panelRows
+        let rows = totalRows / max(1, threads * chunksPerThread)
+        return max(minimumChunkRows, (rows + panel - 1) / panel * panel)
+    }
 
     /// Multiplies every job's weight by the `tokens` rows of `x` (float, row stride `columns`),
     /// whose quantized copy `xq` the caller has already filled when any weight is quantized.
     public static func multiply(_ jobs: [MatmulJob], x: UnsafePointer<Float>, xq: QuantizedActivations?,
                                 tokens: Int, pool: ComputePool) {
+        let rowsPerChunk = chunkRows(totalRows: jobs.reduce(0) { $0 + $1.weight.rows }, threads: pool.threadCount)
         var chunkStarts: [(job: Int, row: Int)] = []
         for (j, job) in jobs.enumerated() {
             var r = 0

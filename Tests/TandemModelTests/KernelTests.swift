@@ -152,6 +152,23 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12)
     }
 
+    func testAddWeightedRows() {
+        for width in [64, 72, 20] {  // whole 32-float tiles, a tile and a tail, a tail only
+            let count = 13, stride = width + 7
+            let rows = randomFloats(count * stride), weights = randomFloats(count)
+            var a = randomFloats(width), b = a, c = a
+            a.withUnsafeMutableBufferPointer { VectorMath.addWeightedRows($0.baseAddress!, rows: rows, stride: stride, weights: weights, count: count, width: width) }
+            b.withUnsafeMutableBufferPointer { VectorMath.addWeightedRowsScalar($0.baseAddress!, rows: rows, stride: stride, weights: weights, count: count, width: width) }
+            c.withUnsafeMutableBufferPointer { y in
+                rows.withUnsafeBufferPointer { r in
+                    for j in 0..<count { VectorMath.addScaled(y.baseAddress!, r.baseAddress! + j * stride, weights[j], count: width) }
+                }
+            }
+            XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12, "width \(width)")
+            XCTAssertEqual(a, c, "width \(width): same order as one row at a time")
+        }
+    }
+
     func testComputePoolRunsEveryChunkOnceAndDegradesToOneThread() {
         final class Counts: @unchecked Sendable {
             let hits = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
