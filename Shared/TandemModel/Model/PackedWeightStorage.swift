@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Anonymous memory holding the model's weights in the kernels' panel layout.
 ///
 /// Why a copy: the GGUF rows of a Q4_1 matrix put one row's 20-byte blocks one after another, so
@@ -14,29 +8,18 @@ import Darwin
 /// the resident size stays the file's. The memory asks for transparent huge pages: a token reads
 /// every byte, and 4 KiB pages would cost ~24,000 TLB misses per token.
 final class PackedWeightStorage: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
-    let byteCount: Int
+    private let mapping: AnonymousMapping
     private var used = 0
 
     init(byteCount: Int) {
-        let hugePage = 2 << 20
-        self.byteCount = max(hugePage, (byteCount + hugePage - 1) / hugePage * hugePage)
-        guard let p = mmap(nil, self.byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            fatalError("cannot map \(self.byteCount) bytes for the model's weights (errno \(errno))")
-        }
-        #if os(Linux)
-        _ = madvise(p, self.byteCount, MADV_HUGEPAGE)
-        #endif
-        base = p
+        mapping = AnonymousMapping(byteCount: byteCount, hugePages: true)
     }
-
-    deinit { munmap(base, byteCount) }
 
     /// The next `bytes` of the storage, 64-byte aligned.
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         let start = (used + 63) / 64 * 64
-        precondition(start + bytes <= byteCount, "packed weights overflow their storage")
+        precondition(start + bytes <= mapping.byteCount, "packed weights overflow their storage")
         used = start + bytes
-        return base + start
+        return mapping.base + start
     }
 }
