@@ -58,16 +58,6 @@ static inline void store_panel(__m256 v, float *out, int rows_left) {
     for (int r = 0; r < rows_left; r++) out[r] = tmp[r];
 }
 
-/// Chunk c of a Q4_1 panel block: bytes 4c…4c+3 of each row, i.e. elements 4c… (low nibbles, lane
-/// j = c of dot_q4_1) and 16+4c… (high nibbles, lane j = c+4), times the matching four activations.
-#define Q4_CHUNK(PRODUCT, c, acc_low, acc_high) {                                                        \
-    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * (c)));                          \
-    acc_low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(_mm256_and_si256(v, low),                      \
-        _mm256_set1_epi32(load_i32(yb + 4 * (c))))), dx, acc_low);                                       \
-    acc_high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), \
-        _mm256_set1_epi32(load_i32(yb + 16 + 4 * (c))))), dx, acc_high);                                 \
-}
-
 // Q8_0 panels store w+128 (unsigned). VNNI multiplies that directly and starts each sum at −128·Σy
 // of the four activations; AVX2 (`vpmaddubsw` would saturate on 255·127 pairs) recovers w.
 #define Q8_PRODUCT_avx2(v, y, correction) ({                                                              \
@@ -111,72 +101,125 @@ TARGET static float dot_q8_0_##SUFFIX(const void *w, const int8_t *xq, const flo
 }                                                                                                        \
 /* Panels of 8 rows (layout in CTandemKernels.h): lane r of every vector is row r of the panel.    \
    Per row this is dot_q4_1's arithmetic in the same order: accumulator j holds what lane j of      \
-   dot_q4_1's accumulator holds, and the final sum adds them as hsum does. */                       \
+   dot_q4_1's accumulator holds, and the final sum adds them as hsum does. One pass unpacks a        \
+   block once for `nt` tokens (a constant where it is inlined). */                                  \
+TARGET static inline __attribute__((always_inline)) void panel_q4_1_pass_##SUFFIX(                      \
+        const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
+        const float *const *yd, const float *const *ys, float *const *out, int rows_left) {              \
+    const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
+    __m256 a[MAX_PASS_TOKENS][8], offsets[MAX_PASS_TOKENS];                                              \
+    for (int u = 0; u < nt; u++) {                                                                       \
+        offsets[u] = _mm256_setzero_ps();                                                                \
+        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
+    }                                                                                                    \
+    for (int i = 0; i < blocks; i++, b += 160) {                                                         \
+        if (b + PREFETCH_BYTES + 160 <= end) {                                                           \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                          \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                         \
+        }                                                                                                \
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));                           \
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16)));                    \
+        __m256i q[8];  /* q[c]: low nibbles of chunk c (lane j = c); q[c+4]: high (lane j = c+4) */     \
+        for (int c = 0; c < 4; c++) {                                                                    \
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * c));                    \
+            q[c] = _mm256_and_si256(v, low);                                                             \
+            q[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);                                   \
+        }                                                                                                \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
+            offsets[u] = _mm256_fmadd_ps(m, _mm256_set1_ps(ys[u][i]), offsets[u]);                       \
+            for (int j = 0; j < 8; j++)                                                                  \
+                a[u][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(q[j],                               \
+                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * j)))), dx, a[u][j]);                   \
+        }                                                                                                \
+    }                                                                                                    \
+    for (int u = 0; u < nt; u++)                                                                         \
+        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
+                          offsets[u]), out[u], rows_left);                                               \
+}                                                                                                        \
 TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
                                         int xq_stride, const float *xd, const float *xs,                 \
                                         int scale_stride, int tokens, float *out, int out_stride) {      \
     const int panels = (rows + 7) / 8;                                                                   \
-    const uint8_t *end = w + (size_t)panels * blocks * 160;                                              \
-    const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
-    for (int t = 0; t < tokens; t++) {                                                                   \
-        const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
-        const float *yd = xd + (size_t)t * scale_stride, *ys = xs + (size_t)t * scale_stride;            \
+    const size_t panel_bytes = (size_t)blocks * 160;                                                     \
+    const uint8_t *end = w + panels * panel_bytes;                                                       \
+    for (int t = 0; t < tokens;) {                                                                       \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
+        const int8_t *y[MAX_PASS_TOKENS];                                                                \
+        const float *yd[MAX_PASS_TOKENS], *ys[MAX_PASS_TOKENS];                                          \
+        float *o[MAX_PASS_TOKENS];                                                                       \
         for (int p = 0; p < panels; p++) {                                                               \
-            const uint8_t *b = w + (size_t)p * blocks * 160;                                             \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0; \
-            __m256 offsets = a0;                                                                         \
-            for (int i = 0; i < blocks; i++, b += 160) {                                                 \
-                if (b + PREFETCH_BYTES + 160 <= end) {                                                   \
-                    _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                       \
-                    _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                  \
-                    _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                 \
-                }                                                                                        \
-                const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
-                                                _mm256_set1_ps(yd[i]));                                  \
-                offsets = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16))),   \
-                                          _mm256_set1_ps(ys[i]), offsets);                               \
-                const int8_t *yb = y + 32 * i;                                                           \
-                Q4_CHUNK(PRODUCT, 0, a0, a4) Q4_CHUNK(PRODUCT, 1, a1, a5)                                \
-                Q4_CHUNK(PRODUCT, 2, a2, a6) Q4_CHUNK(PRODUCT, 3, a3, a7)                                \
+            for (int u = 0; u < nt; u++) {                                                               \
+                y[u] = xq + (size_t)(t + u) * xq_stride;                                                 \
+                yd[u] = xd + (size_t)(t + u) * scale_stride;                                             \
+                ys[u] = xs + (size_t)(t + u) * scale_stride;                                             \
+                o[u] = out + (size_t)(t + u) * out_stride + 8 * p;                                       \
             }                                                                                            \
-            store_panel(hsum8(a0, a1, a2, a3, a4, a5, a6, a7, offsets), out + (size_t)t * out_stride + 8 * p, \
-                        rows - 8 * p);                                                                   \
+            if (nt == PASS_TOKENS) panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, ys, o, rows - 8 * p); \
+            else panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, ys, o, rows - 8 * p); \
+        }                                                                                                \
+        t += nt;                                                                                         \
+    }                                                                                                    \
+}                                                                                                        \
+TARGET static inline __attribute__((always_inline)) void panel_q8_0_pass_##SUFFIX(                      \
+        const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
+        const float *const *yd, const int32_t *const *corrections, float *const *out, int rows_left) {   \
+    __m256 a[MAX_PASS_TOKENS][8];                                                                        \
+    for (int u = 0; u < nt; u++)                                                                         \
+        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
+    for (int i = 0; i < blocks; i++, b += 272) {                                                         \
+        if (b + PREFETCH_BYTES + 272 <= end)                                                             \
+            for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));                           \
+        __m256i q[8];                                                                                    \
+        for (int k = 0; k < 8; k++) q[k] = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));       \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
+            for (int k = 0; k < 8; k++)                                                                  \
+                a[u][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q8_PRODUCT_##SUFFIX(q[k],                   \
+                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * k)), corrections[u][8 * i + k])), dx, a[u][k]); \
         }                                                                                                \
     }                                                                                                    \
+    for (int u = 0; u < nt; u++)                                                                         \
+        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
+                          _mm256_setzero_ps()), out[u], rows_left);                                      \
 }                                                                                                        \
 TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
                                         int xq_stride, const float *xd, int scale_stride, int tokens,    \
                                         float *out, int out_stride) {                                    \
     const int panels = (rows + 7) / 8;                                                                   \
-    const uint8_t *end = w + (size_t)panels * blocks * 272;                                              \
-    int32_t corrections[8 * blocks];                                                                     \
-    for (int t = 0; t < tokens; t++) {                                                                   \
-        const int8_t *y = xq + (size_t)t * xq_stride;                                                    \
-        const float *yd = xd + (size_t)t * scale_stride;                                                 \
-        Q8_CORRECTIONS_##SUFFIX(y, blocks, corrections)                                                  \
-        for (int p = 0; p < panels; p++) {                                                               \
-            const uint8_t *b = w + (size_t)p * blocks * 272;                                             \
-            __m256 a[8];                                                                                 \
-            for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();                                      \
-            for (int i = 0; i < blocks; i++, b += 272) {                                                 \
-                if (b + PREFETCH_BYTES + 272 <= end)                                                     \
-                    for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
-                const __m256 dx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)),    \
-                                                _mm256_set1_ps(yd[i]));                                  \
-                for (int k = 0; k < 8; k++) {                                                            \
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));            \
-                    const __m256i s = Q8_PRODUCT_##SUFFIX(v, _mm256_set1_epi32(load_i32(y + 32 * i + 4 * k)), \
-                                                          corrections[8 * i + k]);                       \
-                    a[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), dx, a[k]);                             \
-                }                                                                                        \
-            }                                                                                            \
-            store_panel(hsum8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], _mm256_setzero_ps()),      \
-                        out + (size_t)t * out_stride + 8 * p, rows - 8 * p);                             \
+    const size_t panel_bytes = (size_t)blocks * 272;                                                     \
+    const uint8_t *end = w + panels * panel_bytes;                                                       \
+    int32_t correction_rows[MAX_PASS_TOKENS][8 * blocks];                                                \
+    for (int t = 0; t < tokens;) {                                                                       \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
+        const int8_t *y[MAX_PASS_TOKENS];                                                                \
+        const float *yd[MAX_PASS_TOKENS];                                                                \
+        const int32_t *corrections[MAX_PASS_TOKENS];                                                     \
+        float *o[MAX_PASS_TOKENS];                                                                       \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            y[u] = xq + (size_t)(t + u) * xq_stride;                                                     \
+            yd[u] = xd + (size_t)(t + u) * scale_stride;                                                 \
+            corrections[u] = correction_rows[u];                                                         \
+            Q8_CORRECTIONS_##SUFFIX(y[u], blocks, correction_rows[u])                                    \
         }                                                                                                \
+        for (int p = 0; p < panels; p++) {                                                               \
+            for (int u = 0; u < nt; u++) o[u] = out + (size_t)(t + u) * out_stride + 8 * p;              \
+            if (nt == PASS_TOKENS) panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, corrections, o, rows - 8 * p); \
+            else panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, corrections, o, rows - 8 * p); \
+        }                                                                                                \
+        t += nt;                                                                                         \
     }                                                                                                    \
 }
 
+// Tokens per panel pass: two share each unpacked block where AVX-512 gives 32 vector registers
+// (2 × 8 accumulators + 8 unpacked chunks); with AVX2's 16 they would spill, so one.
+#define MAX_PASS_TOKENS 2
+#define PASS_TOKENS 1
 DEFINE_KERNELS(avx2, TARGET_AVX2, PRODUCT_AVX2)
+#undef PASS_TOKENS
+#define PASS_TOKENS 2
 DEFINE_KERNELS(vnni, TARGET_VNNI, PRODUCT_VNNI)
 
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {

@@ -63,6 +63,11 @@ public final class GGUFFile: @unchecked Sendable {
         }
         fileBytes = size
         base = p
+        // The header and metadata were copied into Swift values: their pages (the tokenizer's
+        // vocabulary, ~2 MB here) need not stay resident.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let headerEnd = (tensors.map(\.fileOffset).min() ?? size) / page * page
+        if headerEnd > 0 { _ = madvise(p, headerEnd, MADV_DONTNEED) }
     }
 
     deinit {
