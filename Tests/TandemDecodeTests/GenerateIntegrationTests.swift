@@ -257,9 +257,9 @@ final class GenerateIntegrationTests: XCTestCase {
         }
         eventually(timeout: 20, "decode-a registers") { try decodeWorkers().count == 1 }
         let cases: [GenerateParameters] = [
-            .init(prompt: "Describe a sunrise.", chat: true, maxTokens: 40),
-            .init(prompt: "Describe a forest.", chat: true, maxTokens: 32, temperature: 0.8, seed: 11),
-            .init(prompt: "Describe a city at night.", chat: true, maxTokens: 36),
+            .init(prompt: "Describe a sunrise.", chat: true, maxTokens: 80),
+            .init(prompt: "Describe a forest.", chat: true, maxTokens: 64, temperature: 0.8, seed: 11),
+            .init(prompt: "Describe a city at night.", chat: true, maxTokens: 72),
         ]
         nonisolated(unsafe) var streamed: [Streamed] = []
         let done = DispatchSemaphore(value: 0)
