@@ -32,6 +32,47 @@ static inline __m256i unpack_nibbles(const uint8_t *qs) {
 #define TARGET_AVX2
 #define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
+/// Bytes ahead of the current block that the panel kernels prefetch, within the call's panels (weights
+/// stream from memory once per token; without it the loads wait on each cache line in turn).
+#define PREFETCH_BYTES 2048
+
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// Per row (lane), hsum's order: ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)), then the offsets.
+static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6,
+                           __m256 a7, __m256 offsets) {
+    const __m256 even = _mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6));
+    const __m256 odd = _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7));
+    return _mm256_add_ps(_mm256_add_ps(even, odd), offsets);
+}
+
+/// The panel's rows that exist (the last panel of a matrix may be padded).
+static inline void store_panel(__m256 v, float *out, int rows_left) {
+    if (rows_left >= 8) { _mm256_storeu_ps(out, v); return; }
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    for (int r = 0; r < rows_left; r++) out[r] = tmp[r];
+}
+
+// Q8_0 panels store w+128 (unsigned). VNNI multiplies that directly and starts each sum at −128·Σy
+// of the four activations; AVX2 (`vpmaddubsw` would saturate on 255·127 pairs) recovers w.
+#define Q8_PRODUCT_avx2(v, y, correction) ({                                                              \
+    const __m256i w_ = _mm256_xor_si256((v), _mm256_set1_epi8((char)0x80));                             \
+    PRODUCT_AVX2(_mm256_sign_epi8(w_, w_), _mm256_sign_epi8((y), w_)); })
+#define Q8_PRODUCT_vnni(v, y, correction) _mm256_dpbusd_epi32(_mm256_set1_epi32(correction), (v), (y))
+#define Q8_CORRECTIONS_avx2(y, blocks, corrections) (void)corrections;
+#define Q8_CORRECTIONS_vnni(y, blocks, corrections)                                                      \
+    for (int i = 0; i < (blocks); i++) {                                                                 \
+        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1),           \
+                                                 _mm256_loadu_si256((const __m256i *)((y) + 32 * i)));   \
+        _mm256_storeu_si256((__m256i *)((corrections) + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), \
+                                                                                 _mm256_slli_epi32(sums, 7))); \
+    }
+
 // The kernel family, once per instruction set. Signed × signed (Q8_0) uses |q| · (sign(q)·y).
 #define DEFINE_KERNELS(SUFFIX, TARGET, PRODUCT)                                                          \
 TARGET static float dot_q4_1_##SUFFIX(const void *w, const int8_t *xq, const float *xd, const float *xs, \
@@ -58,59 +99,127 @@ TARGET static float dot_q8_0_##SUFFIX(const void *w, const int8_t *xq, const flo
     }                                                                                                    \
     return hsum(acc);                                                                                    \
 }                                                                                                        \
-/* Four activation rows, one weight row: the weight block is unpacked once. */                          \
-TARGET static void dot4_q4_1_##SUFFIX(const void *w, const int8_t *xq, int xq_stride, const float *xd,  \
-                                      const float *xs, int scale_stride, int blocks, float *out) {       \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    float offsets[4] = {0, 0, 0, 0};                                                                     \
-    for (int i = 0; i < blocks; i++, b += 20) {                                                          \
-        const float d = half_to_float(b), m = half_to_float(b + 2);                                      \
-        const __m256i q = unpack_nibbles(b + 4);                                                         \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));        \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(q, y)),                                  \
-                                     _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);              \
-            offsets[r] += m * xs[r * scale_stride + i];                                                  \
+/* Panels of 8 rows (layout in CTandemKernels.h): lane r of every vector is row r of the panel.    \
+   Per row this is dot_q4_1's arithmetic in the same order: accumulator j holds what lane j of      \
+   dot_q4_1's accumulator holds, and the final sum adds them as hsum does. One pass unpacks a        \
+   block once for `nt` tokens (a constant where it is inlined). */                                  \
+TARGET static inline __attribute__((always_inline)) void panel_q4_1_pass_##SUFFIX(                      \
+        const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
+        const float *const *yd, const float *const *ys, float *const *out, int rows_left) {              \
+    const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
+    __m256 a[MAX_PASS_TOKENS][8], offsets[MAX_PASS_TOKENS];                                              \
+    for (int u = 0; u < nt; u++) {                                                                       \
+        offsets[u] = _mm256_setzero_ps();                                                                \
+        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
+    }                                                                                                    \
+    for (int i = 0; i < blocks; i++, b += 160) {                                                         \
+        if (b + PREFETCH_BYTES + 160 <= end) {                                                           \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64), _MM_HINT_T0);                          \
+            _mm_prefetch((const char *)(b + PREFETCH_BYTES + 128), _MM_HINT_T0);                         \
+        }                                                                                                \
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));                           \
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16)));                    \
+        __m256i q[8];  /* q[c]: low nibbles of chunk c (lane j = c); q[c+4]: high (lane j = c+4) */     \
+        for (int c = 0; c < 4; c++) {                                                                    \
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * c));                    \
+            q[c] = _mm256_and_si256(v, low);                                                             \
+            q[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);                                   \
+        }                                                                                                \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
+            offsets[u] = _mm256_fmadd_ps(m, _mm256_set1_ps(ys[u][i]), offsets[u]);                       \
+            for (int j = 0; j < 8; j++)                                                                  \
+                a[u][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(q[j],                               \
+                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * j)))), dx, a[u][j]);                   \
         }                                                                                                \
     }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];                                      \
+    for (int u = 0; u < nt; u++)                                                                         \
+        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
+                          offsets[u]), out[u], rows_left);                                               \
 }                                                                                                        \
-TARGET static void dot4_q8_0_##SUFFIX(const void *w, const int8_t *xq, int xq_stride, const float *xd,  \
-                                      int scale_stride, int blocks, float *out) {                        \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    for (int i = 0; i < blocks; i++, b += 34) {                                                          \
-        const float d = half_to_float(b);                                                                \
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));                                  \
-        const __m256i aq = _mm256_sign_epi8(q, q);                                                       \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + r * xq_stride + 32 * i));        \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(aq, _mm256_sign_epi8(y, q))),            \
-                                     _mm256_set1_ps(d * xd[r * scale_stride + i]), acc[r]);              \
+TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
+                                        int xq_stride, const float *xd, const float *xs,                 \
+                                        int scale_stride, int tokens, float *out, int out_stride) {      \
+    const int panels = (rows + 7) / 8;                                                                   \
+    const size_t panel_bytes = (size_t)blocks * 160;                                                     \
+    const uint8_t *end = w + panels * panel_bytes;                                                       \
+    for (int t = 0; t < tokens;) {                                                                       \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
+        const int8_t *y[MAX_PASS_TOKENS];                                                                \
+        const float *yd[MAX_PASS_TOKENS], *ys[MAX_PASS_TOKENS];                                          \
+        float *o[MAX_PASS_TOKENS];                                                                       \
+        for (int p = 0; p < panels; p++) {                                                               \
+            for (int u = 0; u < nt; u++) {                                                               \
+                y[u] = xq + (size_t)(t + u) * xq_stride;                                                 \
+                yd[u] = xd + (size_t)(t + u) * scale_stride;                                             \
+                ys[u] = xs + (size_t)(t + u) * scale_stride;                                             \
+                o[u] = out + (size_t)(t + u) * out_stride + 8 * p;                                       \
+            }                                                                                            \
+            if (nt == PASS_TOKENS) panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, ys, o, rows - 8 * p); \
+            else panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, ys, o, rows - 8 * p); \
         }                                                                                                \
+        t += nt;                                                                                         \
     }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]);                                                   \
 }                                                                                                        \
-/* One activation row, four weight rows: the activation block is loaded once. */                        \
-TARGET static void rows4_q4_1_##SUFFIX(const void *w, int row_bytes, const int8_t *xq, const float *xd, \
-                                       const float *xs, int blocks, float *out) {                        \
-    const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-    float offsets[4] = {0, 0, 0, 0};                                                                     \
-    for (int i = 0; i < blocks; i++) {                                                                   \
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));                            \
-        for (int r = 0; r < 4; r++) {                                                                    \
-            const uint8_t *blk = b + r * row_bytes + 20 * i;                                             \
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(unpack_nibbles(blk + 4), y)),            \
-                                     _mm256_set1_ps(half_to_float(blk) * xd[i]), acc[r]);                \
-            offsets[r] += half_to_float(blk + 2) * xs[i];                                                \
+TARGET static inline __attribute__((always_inline)) void panel_q8_0_pass_##SUFFIX(                      \
+        const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
+        const float *const *yd, const int32_t *const *corrections, float *const *out, int rows_left) {   \
+    __m256 a[MAX_PASS_TOKENS][8];                                                                        \
+    for (int u = 0; u < nt; u++)                                                                         \
+        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
+    for (int i = 0; i < blocks; i++, b += 272) {                                                         \
+        if (b + PREFETCH_BYTES + 272 <= end)                                                             \
+            for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));                           \
+        __m256i q[8];                                                                                    \
+        for (int k = 0; k < 8; k++) q[k] = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));       \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
+            for (int k = 0; k < 8; k++)                                                                  \
+                a[u][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q8_PRODUCT_##SUFFIX(q[k],                   \
+                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * k)), corrections[u][8 * i + k])), dx, a[u][k]); \
         }                                                                                                \
     }                                                                                                    \
-    for (int r = 0; r < 4; r++) out[r] = hsum(acc[r]) + offsets[r];                                      \
+    for (int u = 0; u < nt; u++)                                                                         \
+        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
+                          _mm256_setzero_ps()), out[u], rows_left);                                      \
+}                                                                                                        \
+TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
+                                        int xq_stride, const float *xd, int scale_stride, int tokens,    \
+                                        float *out, int out_stride) {                                    \
+    const int panels = (rows + 7) / 8;                                                                   \
+    const size_t panel_bytes = (size_t)blocks * 272;                                                     \
+    const uint8_t *end = w + panels * panel_bytes;                                                       \
+    int32_t correction_rows[MAX_PASS_TOKENS][8 * blocks];                                                \
+    for (int t = 0; t < tokens;) {                                                                       \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
+        const int8_t *y[MAX_PASS_TOKENS];                                                                \
+        const float *yd[MAX_PASS_TOKENS];                                                                \
+        const int32_t *corrections[MAX_PASS_TOKENS];                                                     \
+        float *o[MAX_PASS_TOKENS];                                                                       \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            y[u] = xq + (size_t)(t + u) * xq_stride;                                                     \
+            yd[u] = xd + (size_t)(t + u) * scale_stride;                                                 \
+            corrections[u] = correction_rows[u];                                                         \
+            Q8_CORRECTIONS_##SUFFIX(y[u], blocks, correction_rows[u])                                    \
+        }                                                                                                \
+        for (int p = 0; p < panels; p++) {                                                               \
+            for (int u = 0; u < nt; u++) o[u] = out + (size_t)(t + u) * out_stride + 8 * p;              \
+            if (nt == PASS_TOKENS) panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, corrections, o, rows - 8 * p); \
+            else panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, corrections, o, rows - 8 * p); \
+        }                                                                                                \
+        t += nt;                                                                                         \
+    }                                                                                                    \
 }
 
+// Tokens per panel pass: two share each unpacked block where AVX-512 gives 32 vector registers
+// (2 × 8 accumulators + 8 unpacked chunks); with AVX2's 16 they would spill, so one.
+#define MAX_PASS_TOKENS 2
+#define PASS_TOKENS 1
 DEFINE_KERNELS(avx2, TARGET_AVX2, PRODUCT_AVX2)
+#undef PASS_TOKENS
+#define PASS_TOKENS 2
 DEFINE_KERNELS(vnni, TARGET_VNNI, PRODUCT_VNNI)
 
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
@@ -149,22 +258,16 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return use_vnni() ? dot_q8_0_vnni(w, xq, xd, blocks) : dot_q8_0_avx2(w, xq, xd, blocks);
 }
 
-void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
-                      int scale_stride, int blocks, float *out) {
-    if (use_vnni()) dot4_q4_1_vnni(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
-    else dot4_q4_1_avx2(w, xq, xq_stride, xd, xs, scale_stride, blocks, out);
+void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
+    if (use_vnni()) panels_q4_1_vnni(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
+    else panels_q4_1_avx2(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
 }
 
-void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
-                      int scale_stride, int blocks, float *out) {
-    if (use_vnni()) dot4_q8_0_vnni(w, xq, xq_stride, xd, scale_stride, blocks, out);
-    else dot4_q8_0_avx2(w, xq, xq_stride, xd, scale_stride, blocks, out);
-}
-
-void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
-                           int blocks, float *out) {
-    if (use_vnni()) rows4_q4_1_vnni(w, row_bytes, xq, xd, xs, blocks, out);
-    else rows4_q4_1_avx2(w, row_bytes, xq, xd, xs, blocks, out);
+void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        int scale_stride, int tokens, float *out, int out_stride) {
+    if (use_vnni()) panels_q8_0_vnni(w, rows, blocks, xq, xq_stride, xd, scale_stride, tokens, out, out_stride);
+    else panels_q8_0_avx2(w, rows, blocks, xq, xq_stride, xd, scale_stride, tokens, out, out_stride);
 }
 
 #else  // Portable fallback: the same arithmetic, one value at a time.
@@ -218,20 +321,53 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return total;
 }
 
-void ctk_dot4_q4_1_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd, const float *xs,
-                      int scale_stride, int blocks, float *out) {
-    for (int r = 0; r < 4; r++)
-        out[r] = ctk_dot_q4_1_q8(w, xq + r * xq_stride, xd + r * scale_stride, xs + r * scale_stride, blocks);
+// Panels, one row at a time in the order of the vector code (the arithmetic of dot_q4_1 / dot_q8_0).
+void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int row = 0; row < rows; row++) {
+            const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 160;
+            const int r = row % 8;
+            const int8_t *y = xq + (size_t)t * xq_stride;
+            float lanes[8] = {0}, offsets = 0;
+            for (int i = 0; i < blocks; i++, b += 160) {
+                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
+                offsets += half_to_float(b + 16 + 2 * r) * xs[(size_t)t * scale_stride + i];
+                for (int c = 0; c < 4; c++) {
+                    int lo = 0, hi = 0;
+                    for (int e = 0; e < 4; e++) {
+                        const uint8_t q = b[32 + 32 * c + 4 * r + e];
+                        lo += (q & 0x0F) * y[32 * i + 4 * c + e];
+                        hi += (q >> 4) * y[32 * i + 16 + 4 * c + e];
+                    }
+                    lanes[c] += (float)lo * dx;
+                    lanes[c + 4] += (float)hi * dx;
+                }
+            }
+            out[(size_t)t * out_stride + row] =
+                (((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))) + offsets;
+        }
 }
 
-void ctk_dot4_q8_0_q8(const void *w, const int8_t *xq, int xq_stride, const float *xd,
-                      int scale_stride, int blocks, float *out) {
-    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q8_0_q8(w, xq + r * xq_stride, xd + r * scale_stride, blocks);
-}
-
-void ctk_dot_rows4_q4_1_q8(const void *w, int row_bytes, const int8_t *xq, const float *xd, const float *xs,
-                           int blocks, float *out) {
-    for (int r = 0; r < 4; r++) out[r] = ctk_dot_q4_1_q8((const uint8_t *)w + r * row_bytes, xq, xd, xs, blocks);
+void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
+                        int scale_stride, int tokens, float *out, int out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int row = 0; row < rows; row++) {
+            const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 272;
+            const int r = row % 8;
+            const int8_t *y = xq + (size_t)t * xq_stride;
+            float lanes[8] = {0};
+            for (int i = 0; i < blocks; i++, b += 272) {
+                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
+                for (int k = 0; k < 8; k++) {
+                    int sum = 0;
+                    for (int e = 0; e < 4; e++) sum += (int8_t)(b[16 + 32 * k + 4 * r + e] ^ 0x80) * y[32 * i + 4 * k + e];
+                    lanes[k] += (float)sum * dx;
+                }
+            }
+            out[(size_t)t * out_stride + row] =
+                ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+        }
 }
 
 int ctk_uses_vnni(void) { return 0; }

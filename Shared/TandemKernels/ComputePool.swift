@@ -85,7 +85,11 @@ public final class ComputePool: @unchecked Sendable {
         slot.withLock { $0.body = nil }
     }
 
+    /// Claims and runs chunks until none is left, then reports how many it ran (one shared write
+    /// per thread and loop, not one per chunk: that cache line would bounce between the cores).
     private func claimChunks(generation gen: UInt32, chunkCount: Int, body: Body) {
+        var done = 0
+        defer { if done > 0 { completedChunks.add(done, ordering: .releasing) } }
         while true {
             let current = cursor.load(ordering: .acquiring)
             guard UInt32(truncatingIfNeeded: current >> 32) == gen else { return }
@@ -93,7 +97,7 @@ public final class ComputePool: @unchecked Sendable {
             guard index < chunkCount else { return }
             if cursor.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing).exchanged {
                 body(index)
-                completedChunks.add(1, ordering: .releasing)
+                done += 1
             }
         }
     }

@@ -14,17 +14,30 @@ public struct MatmulJob: @unchecked Sendable {
 /// Batched matrix × activation products: every weight row is read once per call, for all tokens.
 ///
 /// The rows of all jobs (e.g. Q, K and V, which share their input) are cut into chunks that the
-/// pool's threads claim one at a time. Within a chunk the loop runs tokens outside and rows
-/// inside, so the chunk's weights stay in L1 while each activation row is reused for every row.
+/// pool's threads claim one at a time. Panel-layout matrices (the model's Q4_1 and Q8_0 weights)
+/// go through the panel kernels: a chunk's panels stream from memory once and stay in L1 while
+/// every token of the call is multiplied with them.
 public enum Matmul {
-    public static let rowsPerChunk = 16
-    /// Whether decode uses the four-row kernel (`TANDEM_NO_ROW_GROUPS=1` turns it off, to measure).
-    nonisolated(unsafe) public static var rowGrouping = ProcessInfo.processInfo.environment["TANDEM_NO_ROW_GROUPS"] == nil
+    /// Chunks per thread that one call aims for: enough that a thread whose core is taken holds up
+    /// the others by at most a small share, few enough that claiming them (an atomic shared by the
+    /// cores) stays cheap next to the work.
+    public static let chunksPerThread = 8
+    /// The fewest rows a chunk takes (whole panels, a run of memory long enough to prefetch).
+    public static let minimumChunkRows = 32
+
+    /// Rows per chunk for a call over `totalRows` rows on `threads` threads, a multiple of the
+    /// panel height.
+    public static func chunkRows(totalRows: Int, threads: Int) -> Int {
+        let panel = WeightMatrix.panelRows
+        let rows = totalRows / max(1, threads * chunksPerThread)
+        return max(minimumChunkRows, (rows + panel - 1) / panel * panel)
+    }
 
     /// Multiplies every job's weight by the `tokens` rows of `x` (float, row stride `columns`),
     /// whose quantized copy `xq` the caller has already filled when any weight is quantized.
     public static func multiply(_ jobs: [MatmulJob], x: UnsafePointer<Float>, xq: QuantizedActivations?,
                                 tokens: Int, pool: ComputePool) {
+        let rowsPerChunk = chunkRows(totalRows: jobs.reduce(0) { $0 + $1.weight.rows }, threads: pool.threadCount)
         var chunkStarts: [(job: Int, row: Int)] = []
         for (j, job) in jobs.enumerated() {
             var r = 0
@@ -40,54 +53,29 @@ public enum Matmul {
         }
     }
 
-    /// The rows `rows` of one job, on the calling thread.
+    /// The rows `rows` of one job, on the calling thread (`rows` starts on a panel boundary).
     @inline(__always)
     public static func multiplyRows(_ job: MatmulJob, rows: Range<Int>, x: UnsafePointer<Float>, xq: QuantizedActivations?, tokens: Int) {
         let w = job.weight
-        if w.format.isQuantized {
+        if w.layout == .panels {
+            precondition(rows.lowerBound % WeightMatrix.panelRows == 0, "a chunk must start on a panel")
             let a = xq!
-            let blocks = w.columns / 32
-            var t = 0
-            // Four tokens at a time: each weight block is unpacked once for all four.
-            if w.format == .q4_1 || w.format == .q8_0 {
-                var four = (Float(0), Float(0), Float(0), Float(0))
-                while t + 4 <= tokens {
-                    let q = UnsafePointer(a.values + t * a.columns)
-                    let d = UnsafePointer(a.scales + t * a.blocksPerRow)
-                    let s = UnsafePointer(a.sums + t * a.blocksPerRow)
-                    for r in rows {
-                        withUnsafeMutableBytes(of: &four) { raw in
-                            let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                            if w.format == .q4_1 {
-                                ctk_dot4_q4_1_q8(w.row(r), q, Int32(a.columns), d, s, Int32(a.blocksPerRow), Int32(blocks), out)
-                            } else {
-                                ctk_dot4_q8_0_q8(w.row(r), q, Int32(a.columns), d, Int32(a.blocksPerRow), Int32(blocks), out)
-                            }
-                        }
-                        job.output[t * job.outputStride + r] = four.0
-                        job.output[(t + 1) * job.outputStride + r] = four.1
-                        job.output[(t + 2) * job.outputStride + r] = four.2
-                        job.output[(t + 3) * job.outputStride + r] = four.3
-                    }
-                    t += 4
-                }
+            let panels = w.data + rows.lowerBound * w.rowBytes
+            let out = job.output + rows.lowerBound
+            if w.format == .q4_1 {
+                ctk_panels_q4_1_q8(panels, Int32(rows.count), Int32(w.columns / 32), a.values, Int32(a.columns), a.scales, a.sums,
+                                   Int32(a.blocksPerRow), Int32(tokens), out, Int32(job.outputStride))
+            } else {
+                ctk_panels_q8_0_q8(panels, Int32(rows.count), Int32(w.columns / 32), a.values, Int32(a.columns), a.scales,
+                                   Int32(a.blocksPerRow), Int32(tokens), out, Int32(job.outputStride))
             }
-            for t in t..<tokens {
-                let q = UnsafePointer(a.values + t * a.columns)
-                let d = UnsafePointer(a.scales + t * a.blocksPerRow)
-                let s = UnsafePointer(a.sums + t * a.blocksPerRow)
+        } else if w.format.isQuantized {
+            let a = xq!
+            for t in 0..<tokens {
                 let out = job.output + t * job.outputStride
-                var r = rows.lowerBound
-                // Q4_1 rows four at a time: each activation block is loaded once for four rows.
-                if w.format == .q4_1 && Self.rowGrouping {
-                    while r + 4 <= rows.upperBound {
-                        ctk_dot_rows4_q4_1_q8(w.row(r), Int32(w.rowBytes), q, d, s, Int32(blocks), out + r)
-                        r += 4
-                    }
-                }
-                while r < rows.upperBound {
-                    out[r] = QuantizedDot.dot(w.format, w.row(r), blocks: blocks, q, d, s)
-                    r += 1
+                for r in rows {
+                    out[r] = QuantizedDot.dot(w.format, w.row(r), blocks: w.columns / 32, a.values + t * a.columns,
+                                              a.scales + t * a.blocksPerRow, a.sums + t * a.blocksPerRow)
                 }
             }
         } else {
@@ -98,17 +86,25 @@ public enum Matmul {
         }
     }
 
-    /// The scalar twin: one thread, scalar dots.
+    /// The scalar twin: one thread, scalar dots over each row in GGUF layout.
     public static func multiplyScalar(_ job: MatmulJob, x: UnsafePointer<Float>, xq: QuantizedActivations?, tokens: Int) {
         let w = job.weight
         let row = UnsafeMutablePointer<Float>.allocate(capacity: w.columns)
-        defer { row.deallocate() }
+        let rowBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: w.rowBytes)
+        defer { row.deallocate(); rowBytes.deallocate() }
         for r in 0..<w.rows {
             if w.format.isQuantized {
                 let a = xq!
+                let stored: UnsafeRawPointer
+                if w.layout == .panels {
+                    w.unpackPanelRow(r, into: rowBytes)
+                    stored = UnsafeRawPointer(rowBytes)
+                } else {
+                    stored = w.row(r)
+                }
                 for t in 0..<tokens {
                     job.output[t * job.outputStride + r] = QuantizedDot.dotScalar(
-                        w.format, w.row(r), blocks: w.columns / 32, a.values + t * a.columns,
+                        w.format, stored, blocks: w.columns / 32, a.values + t * a.columns,
                         a.scales + t * a.blocksPerRow, a.sums + t * a.blocksPerRow)
                 }
             } else {

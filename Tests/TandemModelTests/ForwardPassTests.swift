@@ -68,6 +68,29 @@ final class ForwardPassTests: XCTestCase {
         for (a, b) in zip(pieces, whole) { XCTAssertLessThan(VectorMath.nmse(a, b), 1e-10) }
     }
 
+    /// A call over more than `maxTokensPerPass` tokens runs as several passes; the logits come back
+    /// identical and in the order (and multiplicity) the request asked for.
+    func testLongCallRunsInPassesWithIdenticalLogits() throws {
+        let long = prompt(LlamaModel.maxTokensPerPass * 2 + 9, salt: 8), short = prompt(20, salt: 9)
+        let asked = [long.count - 1, 3, 100, 3, 64, 63]
+        let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)
+        try cache.createSequence(0)
+        try cache.createSequence(1)
+        let out = try model.forward([ForwardRequest(sequence: 1, tokens: short, logitIndices: [19, 0]),
+                                     ForwardRequest(sequence: 0, tokens: long, logitIndices: asked)], cache: cache)
+        let stepwise = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)
+        try stepwise.createSequence(0)
+        var perPosition: [[Float]] = []
+        for start in stride(from: 0, to: long.count, by: 10) {
+            let piece = Array(long[start..<min(long.count, start + 10)])
+            perPosition += try model.forward([ForwardRequest(sequence: 0, tokens: piece, logitIndices: Array(piece.indices))], cache: stepwise)[0]
+        }
+        XCTAssertEqual(out[1].count, asked.count)
+        for (row, index) in zip(out[1], asked) { XCTAssertEqual(row, perPosition[index], "position \(index)") }
+        XCTAssertEqual(out[0].count, 2)
+        XCTAssertEqual(cache.table(0)!.tokenCount, long.count)
+    }
+
     func testPrefixSharingReusesBlocksAndKeepsLogits() throws {
         let shared = prompt(24, salt: 6)
         let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)

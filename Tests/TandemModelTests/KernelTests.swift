@@ -56,6 +56,48 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The panel kernels (the model's Q4_1 and Q8_0 path) against the scalar twin, and bit for bit
+    /// against the row-layout C kernel they reorder (the reference logits rely on that order).
+    func testPanelProductsMatchScalarAndRowKernelBitForBit() {
+        for format in [WeightMatrix.Format.q4_1, .q8_0] {
+            for rows in [8, 43] {  // one whole panel; five and a padded one
+                let columns = 576, tokens = 5
+                let bytes = WeightQuantizer.encode(randomFloats(rows * columns), as: format)
+                let x = randomFloats(tokens * columns, scale: 2)
+                let xq = QuantizedActivations(rows: tokens, columns: columns)
+                defer { xq.deallocate() }
+                xq.quantize(x, count: tokens)
+                bytes.withUnsafeBytes { raw in
+                    let m = WeightMatrix(format: format, rows: rows, columns: columns, data: raw.baseAddress!)
+                    let storage = UnsafeMutableRawPointer.allocate(byteCount: m.panelPackedBytes, alignment: 64)
+                    defer { storage.deallocate() }
+                    let packed = m.packedIntoPanels(into: storage)
+                    XCTAssertEqual(packed.layout, .panels)
+                    var fast = [Float](repeating: .nan, count: tokens * rows), rowKernel = fast, slow = fast
+                    let pool = ComputePool(threadCount: 2)
+                    defer { pool.shutdown() }
+                    fast.withUnsafeMutableBufferPointer { out in
+                        Matmul.multiply([MatmulJob(weight: packed, output: out.baseAddress!, outputStride: rows)], x: x, xq: xq, tokens: tokens, pool: pool)
+                    }
+                    rowKernel.withUnsafeMutableBufferPointer { out in
+                        Matmul.multiplyRows(MatmulJob(weight: m, output: out.baseAddress!, outputStride: rows), rows: 0..<rows, x: x, xq: xq, tokens: tokens)
+                    }
+                    slow.withUnsafeMutableBufferPointer { out in
+                        Matmul.multiplyScalar(MatmulJob(weight: packed, output: out.baseAddress!, outputStride: rows), x: x, xq: xq, tokens: tokens)
+                    }
+                    XCTAssertEqual(fast, rowKernel, "\(format), \(rows) rows: panels vs rows")
+                    XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-10, "\(format), \(rows) rows: panels vs scalar")
+                    var a = [Float](repeating: 0, count: columns), b = a
+                    for r in [0, 7, rows - 1] {
+                        a.withUnsafeMutableBufferPointer { m.dequantizeRow(r, into: $0.baseAddress!) }
+                        b.withUnsafeMutableBufferPointer { packed.dequantizeRow(r, into: $0.baseAddress!) }
+                        XCTAssertEqual(a, b, "\(format) row \(r) unpacked from its panel")
+                    }
+                }
+            }
+        }
+    }
+
     func testFloatWeightProducts() {
         for format in [WeightMatrix.Format.f32, .f16] {
             let columns = 72, rows = 5
@@ -108,6 +150,23 @@ final class KernelTests: XCTestCase {
         a.withUnsafeMutableBufferPointer { VectorMath.swiGLU($0.baseAddress!, up: up, count: up.count) }
         b.withUnsafeMutableBufferPointer { VectorMath.swiGLUScalar($0.baseAddress!, up: up, count: up.count) }
         XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12)
+    }
+
+    func testAddWeightedRows() {
+        for width in [64, 72, 20] {  // whole 32-float tiles, a tile and a tail, a tail only
+            let count = 13, stride = width + 7
+            let rows = randomFloats(count * stride), weights = randomFloats(count)
+            var a = randomFloats(width), b = a, c = a
+            a.withUnsafeMutableBufferPointer { VectorMath.addWeightedRows($0.baseAddress!, rows: rows, stride: stride, weights: weights, count: count, width: width) }
+            b.withUnsafeMutableBufferPointer { VectorMath.addWeightedRowsScalar($0.baseAddress!, rows: rows, stride: stride, weights: weights, count: count, width: width) }
+            c.withUnsafeMutableBufferPointer { y in
+                rows.withUnsafeBufferPointer { r in
+                    for j in 0..<count { VectorMath.addScaled(y.baseAddress!, r.baseAddress! + j * stride, weights[j], count: width) }
+                }
+            }
+            XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12, "width \(width)")
+            XCTAssertEqual(a, c, "width \(width): same order as one row at a time")
+        }
     }
 
     func testComputePoolRunsEveryChunkOnceAndDegradesToOneThread() {

@@ -9,7 +9,8 @@ import Darwin
 /// The header, metadata and tensor directory are parsed and checked once at open: every length is
 /// compared with the bytes that remain before anything is allocated, tensors must lie inside the
 /// data section, aligned, without overlapping. Tensor bytes are never copied: `GGUFTensor.data`
-/// points into the mapping, so the resident memory of a loaded model is the file's pages.
+/// points into the mapping, so the resident memory of a loaded model is the file's pages (minus
+/// those of tensors a model copied into another layout and released with `releasePages`).
 ///
 /// ```swift
 /// let file = try GGUFFile(path: "models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -62,10 +63,25 @@ public final class GGUFFile: @unchecked Sendable {
         }
         fileBytes = size
         base = p
+        // The header and metadata were copied into Swift values: their pages (the tokenizer's
+        // vocabulary, ~2 MB here) need not stay resident.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let headerEnd = (tensors.map(\.fileOffset).min() ?? size) / page * page
+        if headerEnd > 0 { _ = madvise(p, headerEnd, MADV_DONTNEED) }
     }
 
     deinit {
         if let base { munmap(base, fileBytes) }
+    }
+
+    /// Drops the resident pages that lie wholly inside `tensor`'s bytes (a caller that copied them
+    /// elsewhere). The mapping stays valid: touching the bytes again reads them back from the file.
+    public func releasePages(of tensor: GGUFTensor) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (tensor.fileOffset + page - 1) / page * page
+        let end = (tensor.fileOffset + tensor.byteCount) / page * page
+        if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
     }
 
     /// The tensor called `name`, or nil.

@@ -18,6 +18,10 @@ public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights
     public let pool: ComputePool
+    /// Logits of the last call's rows, reused (`forward` runs on one thread at a time: the pool
+    /// requires it).
+    private var logitsStorage: UnsafeMutablePointer<Float>?
+    private var logitsCapacity = 0
 
     public init(file: GGUFFile, threads: Int) throws {
         self.file = file
@@ -30,7 +34,10 @@ public final class LlamaModel: @unchecked Sendable {
         try self.init(file: try GGUFFile(path: path), threads: threads)
     }
 
-    deinit { pool.shutdown() }
+    deinit {
+        pool.shutdown()
+        logitsStorage?.deallocate()
+    }
 
     /// Runs the batch and returns, per request, one logits vector (`vocabularySize` floats) per
     /// entry of its `logitIndices`.
@@ -56,6 +63,7 @@ public final class LlamaModel: @unchecked Sendable {
             return sum + (n + req.tokens.count + cache.blockSizeTokens - 1) / cache.blockSizeTokens - (n + cache.blockSizeTokens - 1) / cache.blockSizeTokens
         }
         guard blocksNeeded <= cache.freeBlockCount else { throw KVCacheError.outOfBlocks(needed: blocksNeeded, free: cache.freeBlockCount) }
+        if tokenCount > Self.maxTokensPerPass { return try forwardInPasses(batch, cache: cache) }
 
         // Positions and cache slots of every new token.
         var positions: [Int] = []
@@ -137,15 +145,25 @@ public final class LlamaModel: @unchecked Sendable {
         let xq = QuantizedActivations(rows: wanted.count, columns: dim)
         defer { xq.deallocate() }
         xq.quantize(rows, count: wanted.count)
-        var logits = [Float](repeating: 0, count: wanted.count * c.vocabularySize)
-        logits.withUnsafeMutableBufferPointer { out in
-            Matmul.multiply([MatmulJob(weight: weights.output, output: out.baseAddress!, outputStride: c.vocabularySize)],
-                            x: rows, xq: xq, tokens: wanted.count, pool: pool)
-        }
+        let logits = logitsBuffer(rows: wanted.count)
+        Matmul.multiply([MatmulJob(weight: weights.output, output: logits, outputStride: c.vocabularySize)],
+                        x: rows, xq: xq, tokens: wanted.count, pool: pool)
         for (i, w) in wanted.enumerated() {
-            result[w.request].append(Array(logits[i * c.vocabularySize..<(i + 1) * c.vocabularySize]))
+            result[w.request].append(Array(UnsafeBufferPointer(start: logits + i * c.vocabularySize, count: c.vocabularySize)))
         }
         return result
+    }
+
+    /// Room for `rows` logit rows, kept between calls: a fresh multi-megabyte buffer per decode
+    /// step is mapped and zeroed by the kernel page by page (8 % of a 16-sequence step).
+    private func logitsBuffer(rows: Int) -> UnsafeMutablePointer<Float> {
+        let needed = rows * config.vocabularySize
+        if logitsCapacity < needed {
+            logitsStorage?.deallocate()
+            logitsStorage = .allocate(capacity: needed)
+            logitsCapacity = needed
+        }
+        return logitsStorage!
     }
 
     /// h ← RMSNorm(x) · weight for every token, and its 8-bit copy for the next products.
@@ -164,7 +182,7 @@ public final class LlamaModel: @unchecked Sendable {
     private func attention(layer: Int, tokenCount: Int, positions: [Int], sequenceOfToken: [Int],
                            blockTables: [[Int]], cache: PagedKVCache, scratch: ForwardScratch) {
         let c = config
-        let hd = c.headDimension, dim = c.embeddingLength
+        let hd = c.headDimension, dim = c.embeddingLength, kvStride = cache.kvDimension
         let group = c.headCount / c.headCountKV
         let scale = 1 / Float(hd).squareRoot()
         let bs = cache.blockSizeTokens
@@ -179,17 +197,26 @@ public final class LlamaModel: @unchecked Sendable {
             let length = positions[t] + 1
             let qh = UnsafePointer(q + t * dim + head * hd)
             let o = out + t * dim + head * hd
+            // Block by block: a block's slots of one layer lie `kvDimension` floats apart.
             withUnsafeTemporaryAllocation(of: Float.self, capacity: maxPosition) { scoresBuffer in
                 let scores = scoresBuffer.baseAddress!
-                for j in 0..<length {
-                    let k = cache.key(block: table[j / bs], layer: layer, slot: j % bs) + kvHead * hd
-                    scores[j] = VectorMath.dot(qh, k, count: hd) * scale
+                var j = 0
+                for block in table where j < length {
+                    var k = UnsafePointer(cache.key(block: block, layer: layer, slot: 0) + kvHead * hd)
+                    for _ in 0..<min(bs, length - j) {
+                        scores[j] = VectorMath.dot(qh, k, count: hd) * scale
+                        k += kvStride
+                        j += 1
+                    }
                 }
                 VectorMath.softmax(scores, count: length)
                 o.initialize(repeating: 0, count: hd)
-                for j in 0..<length {
-                    let v = cache.value(block: table[j / bs], layer: layer, slot: j % bs) + kvHead * hd
-                    VectorMath.addScaled(o, v, scores[j], count: hd)
+                j = 0
+                for block in table where j < length {
+                    let n = min(bs, length - j)
+                    VectorMath.addWeightedRows(o, rows: cache.value(block: block, layer: layer, slot: 0) + kvHead * hd, stride: kvStride,
+                                               weights: scores + j, count: n, width: hd)
+                    j += n
                 }
             }
         }

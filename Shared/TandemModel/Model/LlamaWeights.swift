@@ -1,7 +1,8 @@
 import TandemKernels
 
-/// The tensors of a Llama model, as views into the mapped GGUF file (no copies, except norm
-/// vectors stored in half precision, which are widened once).
+/// The tensors of a Llama model. Q4_1 and Q8_0 matrices are copied once into the kernels' panel
+/// layout (`PackedWeightStorage`) and the file's pages of them released; other matrices stay views
+/// into the mapped GGUF file; norm vectors are widened to floats.
 public struct LlamaWeights: @unchecked Sendable {
     /// One transformer block's tensors (`blk.N.*`).
     public struct Block: @unchecked Sendable {
@@ -21,14 +22,27 @@ public struct LlamaWeights: @unchecked Sendable {
     public var outputNorm: [Float]
     /// `output.weight`, or the token embedding when the model ties them.
     public var output: WeightMatrix
+    /// The panel-layout copies (nil when no matrix has a panel layout).
+    private let packed: PackedWeightStorage?
 
     public init(file: GGUFFile, config: LlamaConfig) throws {
+        let matrixNames = ["token_embd.weight", "output.weight"] + (0..<config.blockCount).flatMap { i in
+            ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
+        }
+        let packable = matrixNames.compactMap(file.tensor).filter { $0.type.kernelFormat.hasPanelLayout && $0.dimensions.count == 2 }
+        let panelBytes = packable.map { (($0.rowCount + WeightMatrix.panelRows - 1) / WeightMatrix.panelRows * WeightMatrix.panelRows) * $0.rowBytes + 64 }
+        let storage = panelBytes.isEmpty ? nil : PackedWeightStorage(byteCount: panelBytes.reduce(0, +))
+        packed = storage
         func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
             let t = try file.requireTensor(name)
             guard t.dimensions.count == 2, t.rowLength == columns, t.rowCount == rows else {
                 throw GGUFError.badTensor(name: name, reason: "shape \(t.dimensions), expected [\(columns), \(rows)]")
             }
-            return WeightMatrix(format: t.type.kernelFormat, rows: rows, columns: columns, data: t.data)
+            let stored = WeightMatrix(format: t.type.kernelFormat, rows: rows, columns: columns, data: t.data)
+            guard let storage, stored.format.hasPanelLayout else { return stored }
+            let packedMatrix = stored.packedIntoPanels(into: storage.take(stored.panelPackedBytes))
+            file.releasePages(of: t)
+            return packedMatrix
         }
         func vector(_ name: String, count: Int) throws -> [Float] {
             let t = try file.requireTensor(name)

@@ -17,6 +17,8 @@ public final class PagedKVCache: @unchecked Sendable {
     public let blockFloats: Int
     public var blockBytes: Int { blockFloats * MemoryLayout<Float>.size }
     public let storage: UnsafeMutablePointer<Float>
+    /// Where `storage` lives: only the blocks ever written become resident.
+    private let mapping: AnonymousMapping
 
     private var refcounts: [Int]
     private var blockHash: [UInt64?]
@@ -34,8 +36,8 @@ public final class PagedKVCache: @unchecked Sendable {
         self.blockCount = blockCount
         self.blockSizeTokens = blockSizeTokens
         blockFloats = layerCount * 2 * blockSizeTokens * kvDimension
-        storage = .allocate(capacity: blockCount * blockFloats)
-        storage.initialize(repeating: 0, count: blockCount * blockFloats)
+        mapping = AnonymousMapping(byteCount: blockCount * blockFloats * MemoryLayout<Float>.stride, hugePages: false)
+        storage = mapping.base.bindMemory(to: Float.self, capacity: blockCount * blockFloats)
         refcounts = Array(repeating: 0, count: blockCount)
         blockHash = Array(repeating: nil, count: blockCount)
         blockTokens = Array(repeating: [], count: blockCount)
@@ -48,7 +50,6 @@ public final class PagedKVCache: @unchecked Sendable {
                   blockCount: (capacityTokens + blockSizeTokens - 1) / blockSizeTokens, blockSizeTokens: blockSizeTokens)
     }
 
-    deinit { storage.deallocate() }
 
     public var freeBlockCount: Int { freeBlocks.count + cachedIdle.count }
     public func table(_ sequence: Int) -> KVBlockTable? { tables[sequence] }
