@@ -63,26 +63,80 @@ final class SpeculativeDecodingTests: XCTestCase {
         return out
     }
 
-    func testGreedyLookupOutputIsIdenticalToPlainForTenPromptsInOneBatch() async throws {
+    /// The engine's state once its step loop has published the last step (streams end first).
+    func settled(_ engine: DecodeEngine) async -> DecodeEngine.Snapshot {
+        for _ in 0..<200 where engine.snapshot.running > 0 || engine.snapshot.freeBlocks < engine.snapshot.totalBlocks {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return engine.snapshot
+    }
+
+    /// Greedy output of every prompt with `method` equals plain greedy output; plain and
+    /// speculating sequences share every forward call. Returns the speculation counts.
+    @discardableResult
+    func assertIdenticalToPlain(_ method: DraftMethod, drafters: (LlamaModel, BPETokenizer) throws -> [any Drafter] = { _, _ in [] },
+                                file: StaticString = #filePath, line: UInt = #line) async throws -> SpeculationStats {
         let (model, tokenizer) = Self.loaded!
-        let engine = DecodeEngine(model: model, tokenizer: tokenizer, configuration: .init(kvTokens: 8192, speculation: SpeculationPolicy(maxBatchToSpeculate: 64)))
+        let engine = DecodeEngine(model: model, tokenizer: tokenizer, configuration: .init(kvTokens: 8192, speculation: SpeculationPolicy(maxBatchToSpeculate: 64)),
+                                  drafters: try drafters(model, tokenizer))
         defer { engine.shutdown() }
         let prompts = try Self.prompts.map { try $0.promptTokens(tokenizer: tokenizer) }
-        let plain = prompts.map { DecodeRequest(prompt: $0, maxTokens: 48) }
-        let speculative = prompts.map { DecodeRequest(prompt: $0, maxTokens: 48, speculation: SpeculationSettings(method: .lookup)) }
-        // Plain and speculating sequences share every forward call.
+        let plain = prompts.map { DecodeRequest(prompt: $0, maxTokens: 40) }
+        let speculative = prompts.map { DecodeRequest(prompt: $0, maxTokens: 40, speculation: SpeculationSettings(method: method)) }
         let results = await runAll(engine, plain + speculative)
         for i in prompts.indices {
-            XCTAssertEqual(results[10 + i].ids, results[i].ids, "prompt \(i)")
-            XCTAssertEqual(results[10 + i].text, results[i].text, "prompt \(i)")
+            XCTAssertEqual(results[10 + i].ids, results[i].ids, "\(method) prompt \(i)", file: file, line: line)
+            XCTAssertEqual(results[10 + i].text, results[i].text, "\(method) prompt \(i)", file: file, line: line)
         }
         let total = results[10...].compactMap(\.stats).reduce(SpeculationStats()) {
             SpeculationStats(verifications: $0.verifications + $1.verifications, draftedTokens: $0.draftedTokens + $1.draftedTokens,
                              acceptedTokens: $0.acceptedTokens + $1.acceptedTokens)
         }
+        let snapshot = await settled(engine)
+        XCTAssertEqual(snapshot.speculation, total, file: file, line: line)
+        XCTAssertEqual(snapshot.freeBlocks, snapshot.totalBlocks, "rolled-back and finished sequences hold no blocks", file: file, line: line)
+        print("\(method): \(total), acceptance \(total.acceptanceRate), tokens per verification \(total.tokensPerVerification)")
+        return total
+    }
+
+    func testGreedyLookupOutputIsIdenticalToPlainForTenPromptsInOneBatch() async throws {
+        let total = try await assertIdenticalToPlain(.lookup)
         XCTAssertGreaterThan(total.acceptedTokens, 50, "the repeat prompts accept many drafts: \(total)")
-        XCTAssertEqual(engine.snapshot.speculation, total)
-        XCTAssertEqual(engine.snapshot.freeBlocks, engine.snapshot.totalBlocks, "rolled-back and finished sequences hold no blocks")
+    }
+
+    func testGreedyEarlyExitOutputIsIdenticalToPlainForTenPrompts() async throws {
+        let total = try await assertIdenticalToPlain(.earlyExit) { model, _ in [ModelDrafter(earlyExitOf: model, layers: 8, kvTokens: 8192)] }
+        XCTAssertGreaterThan(total.draftedTokens, 0)
+    }
+
+    func testGreedyDraftModelOutputIsIdenticalToPlainForTenPrompts() async throws {
+        // SmolLM2 drafting for itself: every greedy draft is the target's own choice.
+        let total = try await assertIdenticalToPlain(.model) { model, tokenizer in
+            [try ModelDrafter(draft: model, draftTokenizer: tokenizer, targetTokenizer: tokenizer, kvTokens: 8192)]
+        }
+        XCTAssertGreaterThan(total.acceptanceRate, 0.95, "\(total)")
+    }
+
+    func testADraftModelWithAnotherVocabularyIsRefused() throws {
+        let (model, tokenizer) = Self.loaded!
+        let file = try GGUFFile(path: GenerateIntegrationTests.modelPath)
+        var writer = GGUFWriter()
+        for key in file.metadataKeys {
+            var value = file.metadata[key]!
+            if key == "tokenizer.ggml.tokens", case .array(var tokens) = value {
+                tokens[300] = .string("not-the-same")
+                value = .array(tokens)
+            }
+            writer.metadata.append((key, value))
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-other-vocab-\(UUID().uuidString).gguf").path
+        try writer.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let other = try BPETokenizer(file: try GGUFFile(path: path))
+        XCTAssertThrowsError(try ModelDrafter(draft: model, draftTokenizer: other, targetTokenizer: tokenizer)) { error in
+            XCTAssertEqual(error as? DraftVocabularyError, DraftVocabularyError(draftSize: tokenizer.vocabularySize, targetSize: tokenizer.vocabularySize, firstDifference: 300))
+            XCTAssertTrue("\(error)".contains("token 300"))
+        }
     }
 
     func testSampledSpeculativeOutputIsReproducibleForASeed() async throws {
