@@ -22,6 +22,7 @@ struct BenchGenerateCommand: ParsableCommand {
     @Option(help: "Threads for --local.") var threads = 2
     @Flag(help: "Print one JSON line per level.") var json = false
     @OptionGroup var routerOptions: RouterOptions
+    @OptionGroup var speculativeOptions: SpeculativeBenchOptions
 
     static let prompts = [
         "Write a short story about a robot who learns to paint.",
@@ -37,6 +38,7 @@ struct BenchGenerateCommand: ParsableCommand {
     func run() throws {
         let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         guard !levels.isEmpty else { throw ValidationError("--concurrency needs positive integers") }
+        if let benchmark = try speculativeOptions.benchmark(levels: levels, model: model, threads: threads, json: json) { return try benchmark.run() }
         if local { try runLocal() }
         for level in levels { try runLevel(level) }
     }
