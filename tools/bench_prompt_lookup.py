@@ -14,8 +14,8 @@ from llama_cpp import Llama
 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
 job = json.load(sys.stdin)
-common = dict(model_path=job["model"], n_ctx=2048, n_threads=job["threads"], n_threads_batch=job["threads"],
-              n_batch=512, verbose=False, seed=0)
+common = dict(model_path=job["model"], n_ctx=1024, n_threads=job["threads"], n_threads_batch=job["threads"],
+              n_batch=1024, verbose=False, seed=0)
 engines = {
     "plain": Llama(**common),
     "lookup": Llama(**common, draft_model=LlamaPromptLookupDecoding(max_ngram_size=3, num_pred_tokens=10)),

@@ -10,6 +10,8 @@ struct SpeculativeBenchOptions: ParsableArguments {
     @Option(name: .customLong("chat-tokens"), help: "With --speculative: tokens per open-chat generation.") var chatTokens = 96
     @Option(name: .customLong("early-exit-layers"), help: "With --speculative early-exit: layers that draft.") var earlyExitLayers = 8
     @Option(name: .customLong("draft-model"), help: "With --speculative model: the draft model (default: the model itself).") var draftModel: String?
+    @Option(name: .customLong("speculate-max-batch"), help: "With --speculative: running sequences above which nobody speculates (default: the decode worker's).")
+    var speculateMaxBatch = SpeculationPolicy().maxBatchToSpeculate
     @Option(help: "With --speculative: Python with llama-cpp-python for the prompt-lookup reference (empty: skip).") var python = ".venv-ref/bin/python"
 
     func benchmark(levels: [Int], model: String, threads: Int, json: Bool) throws -> SpeculativeBenchmark? {
@@ -23,6 +25,6 @@ struct SpeculativeBenchOptions: ParsableArguments {
         }
         return SpeculativeBenchmark(method: speculative, draftTokens: k, levels: levels, model: model, threads: threads,
                                     groundedTokens: groundedTokens, chatTokens: chatTokens, earlyExitLayers: earlyExitLayers,
-                                    draftModel: draftModel, python: python, json: json)
+                                    draftModel: draftModel, speculateMaxBatch: speculateMaxBatch, python: python, json: json)
     }
 }

@@ -20,6 +20,7 @@ struct SpeculativeBenchmark {
     var chatTokens: Int
     var earlyExitLayers: Int
     var draftModel: String?
+    var speculateMaxBatch: Int
     var python: String
     var json: Bool
 
@@ -56,15 +57,15 @@ struct SpeculativeBenchmark {
             drafters.append(try ModelDrafter(draft: try LlamaModel(file: draftFile, threads: threads), draftTokenizer: try BPETokenizer(file: draftFile),
                                              targetTokenizer: tokenizer))
         }
-        // Speculation stays on at every level here, so the figures show what it costs where the
-        // engine's default policy would switch it off.
+        // A large --speculate-max-batch keeps speculation on at every level: what it would cost
+        // where the default policy switches it off.
         let engine = DecodeEngine(model: llama, tokenizer: tokenizer,
-                                  configuration: .init(kvTokens: 16_384, speculation: SpeculationPolicy(maxBatchToSpeculate: 1_000)),
+                                  configuration: .init(kvTokens: 16_384, speculation: SpeculationPolicy(maxBatchToSpeculate: speculateMaxBatch)),
                                   drafters: drafters)
         defer { engine.shutdown() }
         let grounded = try Self.groundedPrompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
         let chat = try BenchGenerateCommand.prompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
-        print("speculative \(method.rawValue), draft tokens \(draftTokens.map(String.init) ?? "auto"), \(threads) threads, load average \(BenchModelCommand.loadAverage())")
+        print("speculative \(method.rawValue), draft tokens \(draftTokens.map(String.init) ?? "auto"), speculation off above \(speculateMaxBatch) running, \(threads) threads, load average \(BenchModelCommand.loadAverage())")
         for (name, prompts, maxTokens) in [("grounded", grounded, groundedTokens), ("chat", chat, chatTokens)] {
             for level in levels {
                 let work = (0..<level).map { prompts[$0 % prompts.count] }

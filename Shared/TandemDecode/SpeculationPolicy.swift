@@ -20,7 +20,7 @@ public struct SpeculationPolicy: Sendable, Equatable {
     public var priorAcceptance: Double
     public var priorWeight: Double
 
-    public init(maxDraftTokens: Int = 8, maxBatchToSpeculate: Int = 8, draftTokenCost: Double = 0.08,
+    public init(maxDraftTokens: Int = 8, maxBatchToSpeculate: Int = 2, draftTokenCost: Double = 0.08,
                 priorAcceptance: Double = 0.6, priorWeight: Double = 4) {
         precondition(maxDraftTokens >= 1 && maxBatchToSpeculate >= 0 && draftTokenCost >= 0)
         self.maxDraftTokens = maxDraftTokens; self.maxBatchToSpeculate = maxBatchToSpeculate

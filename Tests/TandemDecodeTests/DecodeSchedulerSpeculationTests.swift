@@ -76,7 +76,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         let reference = run(&plain, wrongEvery: 0)
         for settings in [SpeculationSettings(method: .lookup, draftTokens: 4), SpeculationSettings(method: .lookup)] {
             for wrongEvery in [0, 3, 7] {
-                var s = scheduler()
+                var s = scheduler(policy: SpeculationPolicy(maxBatchToSpeculate: 64))
                 for (id, r) in requests(speculation: settings) { _ = try s.add(id: id, request: r, text: TableText()) }
                 let r = run(&s, wrongEvery: wrongEvery)
                 XCTAssertEqual(r.tokens, reference.tokens, "\(settings) wrong every \(wrongEvery)")
