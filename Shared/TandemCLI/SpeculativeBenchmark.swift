@@ -5,7 +5,7 @@ import TandemModel
 /// `tandem bench generate --speculative METHOD`: plain and speculative decoding side by side in
 /// one decode engine in this process, on an input-grounded workload (repeat or edit a ~300-token
 /// passage) and on open chat, at each concurrency; then llama.cpp's prompt-lookup decoding
-/// (llama-cpp-python's `LlamaPromptLookupDecoding`) on the same grounded prompts, one stream.
+/// (llama-cpp-python's `LlamaPromptLookupDecoding`) on the concurrency-1 grounded generation.
 ///
 /// Every level runs the same generations twice, plain then speculative, interleaved level by
 /// level, so the two figures of a row share the machine's load; tokens/s counts generated tokens
@@ -74,7 +74,8 @@ struct SpeculativeBenchmark {
                 report(workload: name, level: level, plain: plain, speculative: speculative)
             }
         }
-        try runLlamaCpp(path: file.path, prompts: grounded)
+        // The concurrency-1 row's generation: the same prompt ids and length.
+        try runLlamaCpp(path: file.path, prompts: [grounded[0]])
         print("load average after: \(BenchModelCommand.loadAverage())")
     }
 
@@ -137,7 +138,7 @@ struct SpeculativeBenchmark {
                      speculative.stats.tokensPerVerification, speculative.tokens, identical ? "identical" : "DIFFERENT"))
     }
 
-    /// llama.cpp with and without `LlamaPromptLookupDecoding` on the grounded prompts, one stream.
+    /// llama.cpp with and without `LlamaPromptLookupDecoding` on `prompts`, one stream.
     private func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
         guard !python.isEmpty else { return }
         guard FileManager.default.fileExists(atPath: python) else {
