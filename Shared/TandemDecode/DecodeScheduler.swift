@@ -19,6 +19,9 @@ import TandemModel
 /// - Stops: end-of-generation tokens, stop strings (held back until they can no longer match),
 ///   `maxTokens`, and the context (`contextTokens`).
 /// - Cancellation removes a sequence at once and its blocks count as free for the next step.
+/// - Speculation: `draftRequests()` says who drafts and how many tokens; `schedule(proposals:)`
+///   verifies them in the same step; `update(accepted:)` takes 1 to k + 1 tokens per sequence
+///   (`DecodeScheduler+Speculation.swift`, docs/generate.md).
 ///
 /// ```swift
 /// var scheduler = DecodeScheduler(configuration: .init(blockCount: 64, blockSizeTokens: 16, contextTokens: 1024))
