@@ -41,11 +41,12 @@ dist: deps
 	mkdir -p compose/dist
 	find .build/release/ -maxdepth 1 -type f -perm -u+x -name 'tandem*' -exec cp {} compose/dist/ \;
 
-# llama.cpp through llama-cpp-python, for `tandem bench model` and tools/make_model_fixtures.py.
+# llama.cpp through llama-cpp-python (with its OpenAI-compatible server), for `tandem bench model`,
+# `tandem bench generate --llama-server` and tools/make_model_fixtures.py.
 # It builds llama.cpp from source: ~20 minutes on 2 cores.
 bench-deps:
 	test -x .venv-ref/bin/python || python3 -m venv .venv-ref
-	.venv-ref/bin/python -c "import llama_cpp" 2>/dev/null || .venv-ref/bin/pip install --quiet llama-cpp-python numpy
+	.venv-ref/bin/python -c "import llama_cpp, uvicorn, sse_starlette" 2>/dev/null || .venv-ref/bin/pip install --quiet "llama-cpp-python[server]" numpy
 
 bench-model: bench-deps
 	$(SWIFT) build -c release --product tandem

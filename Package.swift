@@ -88,7 +88,7 @@ let package = Package(
         ], path: "Services/tandem-diffusion"),
         .executableTarget(name: "TandemCLIMain", dependencies: ["TandemCLI"], path: "Services/tandem"),
         .executableTarget(name: "TandemRouterMain", dependencies: [
-            "TandemRouter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemRouter", "TandemDecode", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-router"),
         .target(name: "TandemEcho", dependencies: ["TandemService"], path: "Shared/TandemEcho"),
         .executableTarget(name: "TandemEchoMain", dependencies: [
@@ -96,7 +96,7 @@ let package = Package(
         ], path: "Services/tandem-echo"),
         // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
         .target(name: "TandemDecode", dependencies: [
-            "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire",
+            "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire", "TandemRouter",
             .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/TandemDecode"),
         .executableTarget(name: "TandemDecodeMain", dependencies: [

@@ -44,7 +44,7 @@ if [ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then
   wait
   for f in /tmp/tandem-demo-$$-*.txt; do sed 's/^/  /' "$f"; rm -f "$f"; done
   echo
-  echo "== a long prompt (≥ 256 tokens): tandem-decode has tandem-prefill compute it; the KV blocks come straight back over the data plane"
+  echo "== a long prompt (≥ 256 tokens): the router places it on tandem-prefill, whose KV blocks stream straight to tandem-decode over the data plane"
   long="$(for i in $(seq 1 24); do printf 'The quick brown fox jumps over the lazy dog near the river bank. '; done)"
   "$tandem" generate --chat --max-tokens 24 "${long}How many times is the fox mentioned, roughly?"
   echo

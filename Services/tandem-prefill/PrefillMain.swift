@@ -19,9 +19,13 @@ struct PrefillMain: AsyncParsableCommand {
     @Option(name: .customLong("chunk-tokens"), help: "Prompt tokens per forward call.")
     var chunkTokens = 256
 
+    @Option(name: .customLong("tail-tokens"),
+            help: "A long prompt's last tokens computed on their own, so only their KV blocks are sent after the compute (the rest streams during it).")
+    var tailTokens = 32
+
     func run() async throws {
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
-        let handler = PrefillHandler(modelName: modelOptions.model, threads: modelOptions.threads, workerName: name, chunkTokens: chunkTokens)
+        let handler = PrefillHandler(modelName: modelOptions.model, threads: modelOptions.threads, workerName: name, chunkTokens: chunkTokens, tailTokens: tailTokens)
         let logger = options.logger(service: "prefill")
         handler.preload { logger.warning("model not loaded: \($0)") }
         try await options.runWorker(service: "prefill", defaultCapacity: 4, handler: handler)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TandemDecode
+import TandemModel
 import TandemRouter
 
 /// `tandem-router`: the broker between clients and workers, keeping job state in PostgreSQL.
@@ -30,6 +32,13 @@ struct RouterMain: AsyncParsableCommand {
     @Option(name: .customLong("ready-file"), help: "Write the bound endpoints here as JSON once listening (for supervisors and tests).")
     var readyFile: String?
 
+    @Option(name: .long, help: "Model whose tokenizer profiles generations' prompts for routing them (name or .gguf path; env TANDEM_MODEL). If it is missing, generations go by free slots.")
+    var model: String = ProcessInfo.processInfo.environment["TANDEM_MODEL"] ?? ModelCatalog.defaultModel.name
+
+    @Option(name: .customLong("prefill-min-tokens"),
+            help: "Uncached prompt tokens from which a prefill worker computes a generation's prompt, when one has a free slot (env TANDEM_PREFILL_MIN_TOKENS).")
+    var prefillMinTokens = ProcessInfo.processInfo.environment["TANDEM_PREFILL_MIN_TOKENS"].flatMap { Int($0) } ?? GenerateRoutePlanner.Policy().minRemoteTokens
+
     @Option(name: .customLong("log-level"), help: "trace … critical (env TANDEM_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["TANDEM_LOG_LEVEL"] ?? "info"
 
@@ -39,9 +48,16 @@ struct RouterMain: AsyncParsableCommand {
         }
         var logger = Logger(label: "tandem.router")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var routing: GenerateRouting?
+        do {
+            let profiler = try GeneratePromptProfiler(model: model)
+            routing = GenerateRouting(policy: .init(minRemoteTokens: prefillMinTokens), profile: profiler.profile)
+        } catch {
+            logger.warning("generations are routed by free slots only: no tokenizer (\(error))")
+        }
         let router = try Router(
             configuration: .init(clientEndpoint: clients, workerEndpoint: workers, databaseURL: url, schema: schema,
-                                 maxQueuedPerService: maxQueue, defaultMaxAttempts: maxAttempts),
+                                 maxQueuedPerService: maxQueue, defaultMaxAttempts: maxAttempts, generateRouting: routing),
             logger: logger)
         if let readyFile {
             let endpoints = ["clients": router.clientEndpoint, "workers": router.workerEndpoint, "pid": "\(getpid())"]

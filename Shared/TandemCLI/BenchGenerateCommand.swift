@@ -20,6 +20,13 @@ struct BenchGenerateCommand: ParsableCommand {
     @Flag(help: "First measure one stream of LocalGenerator in this process (the stack should be idle).") var local = false
     @Option(help: "Model for --local.") var model = ModelCatalog.defaultModel.name
     @Option(help: "Threads for --local.") var threads = 2
+    @Option(name: .customLong("prompt-tokens"), help: "Use a long prompt of about this many tokens (a passage to summarize) instead of the short chat prompts.")
+    var promptTokens: Int?
+    @Flag(name: .customLong("llama-server"), help: "Then run llama-cpp-python's server on the same model under the same load (needs --python).")
+    var llamaServer = false
+    @Option(help: "Python with llama-cpp-python[server] (make bench-deps).") var python = ".venv-ref/bin/python"
+    @Option(name: .customLong("llama-server-binary"), help: "With --llama-server: llama.cpp's own llama-server (parallel slots = concurrency) instead of llama-cpp-python's.")
+    var llamaServerBinary: String?
     @Flag(help: "Print one JSON line per level.") var json = false
     @OptionGroup var routerOptions: RouterOptions
     @OptionGroup var speculativeOptions: SpeculativeBenchOptions
@@ -38,9 +45,55 @@ struct BenchGenerateCommand: ParsableCommand {
     func run() throws {
         let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         guard !levels.isEmpty else { throw ValidationError("--concurrency needs positive integers") }
-        if let benchmark = try speculativeOptions.benchmark(levels: levels, model: model, threads: threads, json: json) { return try benchmark.run() }
+        if let benchmark = try speculativeOptions.benchmark(levels: levels, model: model, threads: threads, python: python, json: json) { return try benchmark.run() }
         if local { try runLocal() }
-        for level in levels { try runLevel(level) }
+        var rows: [[String: Any]] = []
+        for level in levels { rows.append(try runLevel(level)) }
+        if llamaServer { try runLlamaServer(levels: levels, tandem: rows) }
+    }
+
+    /// The prompt of a level's n-th request: the short chat prompts in turn, or with
+    /// `--prompt-tokens` a passage to summarize that opens with the request's number, so that no
+    /// two share a prefix and prefix caching does not hide the prefill.
+    private func prompt(_ n: Int) -> String {
+        guard let promptTokens else { return Self.prompts[n % Self.prompts.count] }
+        // The sentence is 17 tokens.
+        let passage = String(repeating: "The river bends past the old mill, where the miller counts the sacks of grain. ", count: max(1, promptTokens / 17))
+        return "Summarize in one sentence (request \(n)): " + passage
+    }
+
+    /// tools/bench_llama_server.py under the same load, then one comparison line per level.
+    private func runLlamaServer(levels: [Int], tandem: [[String: Any]]) throws {
+        guard FileManager.default.fileExists(atPath: python) else {
+            print("llama.cpp server: skipped (\(python) not found: make bench-deps installs llama-cpp-python[server])")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["tools/bench_llama_server.py", try ModelLoading.resolve(model), "--threads", "\(threads)",
+                             "--levels", levels.map(String.init).joined(separator: ","), "--duration", "\(duration)",
+                             "--max-tokens", "\(maxTokens)"] + (llamaServerBinary.map { ["--server-binary", $0] } ?? [])
+            + (0..<Self.prompts.count).map(prompt)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var peers: [[String: Any]] = []
+        for line in String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n") {
+            guard let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            report(row)
+            peers.append(row)
+        }
+        process.waitUntilExit()
+        for (ours, theirs) in zip(tandem, peers) {
+            let a = ours["tokens_per_second"] as? Double ?? 0, b = theirs["tokens_per_second"] as? Double ?? 0
+            let ttftOurs = ours["ttft_p99_ms"] as? Double ?? 0, ttftTheirs = theirs["ttft_p99_ms"] as? Double ?? 0
+            let row: [String: Any] = ["mode": "ratio", "concurrency": ours["concurrency"] ?? 0, "tokens_per_second_ratio": b > 0 ? a / b : 0,
+                                      "ttft_p99_ratio": ttftTheirs > 0 ? ttftOurs / ttftTheirs : 0]
+            if json { print(JSONOutput.compact(row)) } else {
+                print(String(format: "ratio concurrency %d: Tandem/llama.cpp server output tokens/s %.2f×, TTFT p99 %.2f× (lower is better)",
+                             row["concurrency"] as? Int ?? 0, row["tokens_per_second_ratio"] as! Double, row["ttft_p99_ratio"] as! Double))
+            }
+        }
     }
 
     private func runLocal() throws {
@@ -62,11 +115,14 @@ struct BenchGenerateCommand: ParsableCommand {
                 "tokens_per_second": rate, "ttft_p50_ms": ttft, "ttft_p99_ms": ttft])
     }
 
-    private func runLevel(_ level: Int) throws {
+    @discardableResult
+    private func runLevel(_ level: Int) throws -> [String: Any] {
         final class Stats: @unchecked Sendable {
             let lock = NSLock()
             var tokens = 0, generations = 0, failures = 0
             var ttft: [Double] = [], itl: [Double] = []
+            /// KV transfer after the compute, of the generations a prefill worker computed.
+            var transfer: [Double] = []
         }
         let stats = Stats()
         let endpoint = routerOptions.endpoint
@@ -76,6 +132,7 @@ struct BenchGenerateCommand: ParsableCommand {
         let encoder = JSONEncoder()
         let group = DispatchGroup()
         let maxTokens = self.maxTokens
+        let prompt = self.prompt
         for worker in 0..<level {
             group.enter()
             let thread = Thread {
@@ -86,7 +143,7 @@ struct BenchGenerateCommand: ParsableCommand {
                 }
                 var n = worker
                 while ContinuousClock.now < deadline {
-                    let params = GenerateParameters(prompt: Self.prompts[n % Self.prompts.count], chat: true, maxTokens: maxTokens)
+                    let params = GenerateParameters(prompt: prompt(n), chat: true, maxTokens: maxTokens)
                     n += level
                     guard let body = try? encoder.encode(params) else { return }
                     let submitted = ContinuousClock.now
@@ -108,6 +165,10 @@ struct BenchGenerateCommand: ParsableCommand {
                                 stats.generations += 1
                                 if let ttft { stats.ttft.append(ttft) }
                                 stats.itl += gaps
+                                if let text = final.result, let result = try? JSONDecoder().decode(GenerateResult.self, from: Data(text.utf8)),
+                                   let transfer = result.prefill?.transferMilliseconds {
+                                    stats.transfer.append(transfer)
+                                }
                             } else {
                                 stats.failures += 1
                             }
@@ -126,10 +187,17 @@ struct BenchGenerateCommand: ParsableCommand {
             let sorted = values.sorted()
             return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
         }
-        report(["mode": "stack", "concurrency": level, "tokens": stats.tokens, "generations": stats.generations, "failures": stats.failures,
-                "seconds": seconds, "tokens_per_second": Double(stats.tokens) / seconds,
-                "ttft_p50_ms": percentile(stats.ttft, 0.5), "ttft_p99_ms": percentile(stats.ttft, 0.99),
-                "itl_p50_ms": percentile(stats.itl, 0.5), "itl_p99_ms": percentile(stats.itl, 0.99)])
+        var row: [String: Any] = ["mode": "stack", "concurrency": level, "tokens": stats.tokens, "generations": stats.generations, "failures": stats.failures,
+                                  "seconds": seconds, "tokens_per_second": Double(stats.tokens) / seconds,
+                                  "ttft_p50_ms": percentile(stats.ttft, 0.5), "ttft_p99_ms": percentile(stats.ttft, 0.99),
+                                  "itl_p50_ms": percentile(stats.itl, 0.5), "itl_p99_ms": percentile(stats.itl, 0.99),
+                                  "prefilled_remotely": stats.transfer.count]
+        if !stats.transfer.isEmpty {
+            row["kv_transfer_p50_ms"] = percentile(stats.transfer, 0.5)
+            row["kv_transfer_p99_ms"] = percentile(stats.transfer, 0.99)
+        }
+        report(row)
+        return row
     }
 
     private func report(_ row: [String: Any]) {
@@ -141,6 +209,8 @@ struct BenchGenerateCommand: ParsableCommand {
         print("\(row["mode"]!) concurrency \(row["concurrency"]!): \(row["tokens"]!) tokens in \(row["generations"]!) generations, "
               + "\(f("tokens_per_second")) tokens/s, TTFT p50 \(f("ttft_p50_ms")) ms p99 \(f("ttft_p99_ms")) ms"
               + (row["itl_p50_ms"] != nil ? ", ITL p50 \(f("itl_p50_ms")) ms p99 \(f("itl_p99_ms")) ms" : "")
+              + (row["kv_transfer_p50_ms"] != nil
+                 ? ", \(row["prefilled_remotely"]!) prefilled remotely, KV transfer after compute p50 \(f("kv_transfer_p50_ms")) ms p99 \(f("kv_transfer_p99_ms")) ms" : "")
               + ((row["failures"] as? Int ?? 0) > 0 ? ", \(row["failures"]!) failed" : ""))
     }
 }

@@ -140,7 +140,9 @@ struct GenerateCommand: ParsableCommand {
         let rate = tokens > 1 && firstToken != nil ? Double(tokens - 1) / (Self.milliseconds(lastToken - firstToken!) / 1000) : 0
         let summary = "\(result.completionTokens) tokens (\(result.finishReason)) · TTFT \(ttft.map { String(format: "%.0f ms", $0) } ?? "-")"
             + " · \(String(format: "%.1f", rate)) tokens/s · worker \(result.worker)"
-            + (result.prefill.map { " (prefill \($0.worker), KV \($0.bytes / 1024) KiB in \(String(format: "%.1f", $0.transferMilliseconds)) ms)" } ?? "")
+            + (result.prefill.map { p in
+                " (prefill \(p.worker), KV \(p.bytes / 1024) KiB, " + (p.transferMilliseconds.map { String(format: "%.1f ms after the compute", $0) } ?? "transfer time unknown") + ")"
+            } ?? "")
             + (result.speculation.map {
                 " · speculative \(speculative?.rawValue ?? ""): acceptance \(String(format: "%.0f %%", $0.acceptanceRate * 100)),"
                     + " \(String(format: "%.2f", $0.tokensPerVerification)) tokens per verifying step (\($0.acceptedTokens)/\($0.draftedTokens) drafts)"

@@ -12,9 +12,10 @@ struct SpeculativeBenchOptions: ParsableArguments {
     @Option(name: .customLong("draft-model"), help: "With --speculative model: the draft model (default: the model itself).") var draftModel: String?
     @Option(name: .customLong("speculate-max-batch"), help: "With --speculative: running sequences above which nobody speculates (default: the decode worker's).")
     var speculateMaxBatch = SpeculationPolicy().maxBatchToSpeculate
-    @Option(help: "With --speculative: Python with llama-cpp-python for the prompt-lookup reference (empty: skip).") var python = ".venv-ref/bin/python"
 
-    func benchmark(levels: [Int], model: String, threads: Int, json: Bool) throws -> SpeculativeBenchmark? {
+    /// The benchmark to run instead of the stack's, when `--speculative` is given; `python` (the
+    /// command's `--python`) runs the llama.cpp prompt-lookup reference (empty: skip).
+    func benchmark(levels: [Int], model: String, threads: Int, python: String, json: Bool) throws -> SpeculativeBenchmark? {
         guard let speculative else { return nil }
         var k: Int?
         if draftTokens != "auto" {

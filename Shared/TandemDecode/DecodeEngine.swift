@@ -72,6 +72,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private let inbox = NSCondition()
     private var pending = Inbox()  // guarded by `inbox`
     private let latest: Mutex<Snapshot>
+    private let latestPrefixes = Mutex<[UInt64]>([])
     private var thread: Thread?
 
     // Owned by the step loop's thread.
@@ -129,6 +130,9 @@ public final class DecodeEngine: @unchecked Sendable {
 
     /// The state after the last step.
     public var snapshot: Snapshot { latest.withLock { $0 } }
+
+    /// The prefix hashes of the full blocks in the KV cache after the last step.
+    public var cachedPrefixHashes: [UInt64] { latestPrefixes.withLock { $0 } }
 
     /// Queues a generation; returns its sequence id (for `cancel`) and its events.
     ///
@@ -348,5 +352,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private func publish() {
         let s = currentSnapshot()
         latest.withLock { $0 = s }
+        let prefixes = cache.cachedPrefixHashes
+        latestPrefixes.withLock { $0 = prefixes }
     }
 }

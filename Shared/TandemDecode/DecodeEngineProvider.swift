@@ -27,6 +27,9 @@ public final class DecodeEngineProvider: Sendable {
 
     public init(settings: Settings) { self.settings = settings }
 
+    /// The engine if it is loaded (never waits for a load in progress).
+    public var loadedEngine: DecodeEngine? { loaded.withLockIfAvailable { $0 } ?? nil }
+
     /// The engine, loading the model if this is the first call; a missing model is a
     /// non-retryable failure (another worker would not have it either) whose message names the
     /// command that fetches it. The code is `worker_failed`: the protocol's error codes are a

@@ -1,6 +1,7 @@
 import Foundation
 import TandemModel
 import TandemService
+import TandemWire
 
 /// The `decode` service's job handler: a `generate` job becomes a sequence of the worker's one
 /// `DecodeEngine`; its tokens stream back as partials (`seq` = token index) and the job ends
@@ -16,6 +17,14 @@ public struct GenerateHandler: JobHandler {
         self.provider = provider
         self.workerName = workerName
         self.disaggregated = disaggregated
+    }
+
+    /// The KV cache's state for the router's routing (reported with each heartbeat).
+    public var load: WorkerLoad? {
+        guard let engine = provider.loadedEngine else { return nil }
+        let s = engine.snapshot
+        return WorkerLoad(freeBlocks: s.freeBlocks, totalBlocks: s.totalBlocks, blockSizeTokens: engine.configuration.blockSizeTokens,
+                          runningSequences: s.running, waitingSequences: s.waiting, prefixHashes: engine.cachedPrefixHashes)
     }
 
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {
@@ -56,8 +65,10 @@ public struct GenerateHandler: JobHandler {
         var importedKV: [UInt8]?
         var prefillInfo: GenerateResult.Prefill?
         var prefilled: DisaggregatedPrefill.Outcome?
-        if resumed.isEmpty, maxTokens > 1, let disaggregated {
-            prefilled = await disaggregated.prefill(prompt: prompt, sampling: params.sampling, priority: job.priority)
+        if resumed.isEmpty, maxTokens > 1, job.prefill != .local, let disaggregated {
+            // The router's placement when it routed this generation, else this worker's threshold.
+            prefilled = await disaggregated.prefill(prompt: prompt, sampling: params.sampling, priority: job.priority,
+                                                    placedRemotely: job.prefill == .remote)
             if let o = prefilled, o.handoff.blockBytes != engine.kvBlockBytes || o.handoff.blockSizeTokens != engine.configuration.blockSizeTokens {
                 context.logger.warning("prefilling in place: the prefill worker's KV blocks have another layout (\(o.handoff.blockBytes) bytes, \(o.handoff.blockSizeTokens) tokens; here \(engine.kvBlockBytes), \(engine.configuration.blockSizeTokens))")
                 prefilled = nil
@@ -109,9 +120,10 @@ public struct GenerateHandler: JobHandler {
         let end = ContinuousClock.now
         // After the generation, so that checksumming the received bytes delays no token.
         if let outcome = prefilled {
-            prefillInfo = .init(worker: outcome.result.worker, computeMilliseconds: outcome.result.computeMilliseconds,
-                                transferMilliseconds: outcome.result.transferMilliseconds, bytes: outcome.handoff.bytes.count,
-                                checksum: outcome.handoff.checksum, batchPrompts: outcome.result.batchPrompts)
+            let job = await outcome.resultWithin(.seconds(5))
+            prefillInfo = .init(worker: job?.worker ?? "unknown", computeMilliseconds: job?.computeMilliseconds ?? 0,
+                                transferMilliseconds: job?.transferMilliseconds, tailBytes: job?.tailBytes, bytes: outcome.handoff.bytes.count,
+                                checksum: outcome.handoff.checksum, batchPrompts: job?.batchPrompts ?? 1)
         }
         let first = firstToken ?? end
         let decoded = ids.count - resumed.count

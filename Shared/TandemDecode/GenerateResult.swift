@@ -16,8 +16,11 @@ public struct GenerateResult: Codable, Sendable, Equatable {
     public struct Prefill: Codable, Sendable, Equatable {
         public var worker: String
         public var computeMilliseconds: Double
-        /// From the prefill worker's first byte sent to this worker's acknowledgement.
-        public var transferMilliseconds: Double
+        /// What the transfer added after the compute (`PrefillResult.transferMilliseconds`); nil
+        /// when the prefill job's result did not come back.
+        public var transferMilliseconds: Double?
+        /// Bytes sent after the compute ended (the rest streamed while it ran).
+        public var tailBytes: Int?
         public var bytes: Int
         /// FNV-1a 64 of the KV bytes as received here.
         public var checksum: String
@@ -25,6 +28,7 @@ public struct GenerateResult: Codable, Sendable, Equatable {
         public var batchPrompts: Int
         enum CodingKeys: String, CodingKey {
             case worker, bytes, checksum, computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms", batchPrompts = "batch_prompts"
+            case tailBytes = "tail_bytes"
         }
     }
 

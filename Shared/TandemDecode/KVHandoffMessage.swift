@@ -4,10 +4,13 @@ import TandemWire
 /// worker sends a prompt's KV blocks straight to a decode worker, which acknowledges them.
 ///
 /// `KV_BLOCKS` (0x41, prefill → decode):
-/// `[TNDM01][0x41][{handoff, tokens, block_size_tokens, block_bytes, first_token}][token ids][KV bytes]…`
-/// — the prompt's token ids as little-endian int32 in one blob, then the blocks' raw bytes
-/// (`PagedKVCache.exportBlocks`) in one or more blobs of whole blocks, never inside MessagePack.
-/// `KV_ACK` (0x42, decode → prefill): `[TNDM01][0x42][{handoff}]`.
+/// `[TNDM01][0x41][{handoff, tokens, block_size_tokens, block_bytes, first_block, final, first_token}][token ids][KV bytes]…`
+/// — the prompt's token ids as little-endian int32 in one blob, then raw block bytes
+/// (`PagedKVCache.exportBlocks`) from block `first_block` on, in one or more blobs of whole blocks,
+/// never inside MessagePack. A prompt's blocks may come in several messages, in order: each
+/// non-final one carries only full blocks (sent while later chunks are still being computed); the
+/// `final` one carries the rest and the sampled `first_token`.
+/// `KV_ACK` (0x42, decode → prefill): `[TNDM01][0x42][{handoff}]`, once the final part arrived.
 public enum KVHandoffMessage: Sendable, Equatable {
     case blocks(KVHandoff)
     case ack(handoff: String)
@@ -23,6 +26,7 @@ public enum KVHandoffMessage: Sendable, Equatable {
             let header = MessagePackCodec.encode([
                 "handoff": .string(h.handoff), "tokens": .int(Int64(h.tokens.count)), "block_size_tokens": .int(Int64(h.blockSizeTokens)),
                 "block_bytes": .int(Int64(h.blockBytes)), "first_token": .int(Int64(h.firstToken)),
+                "first_block": .int(Int64(h.firstBlock)), "final": .bool(h.final),
             ])
             var ids = [UInt8](repeating: 0, count: h.tokens.count * 4)
             for (i, t) in h.tokens.enumerated() {
@@ -64,14 +68,30 @@ public enum KVHandoffMessage: Sendable, Equatable {
                 return Int(v)
             }
             let count = try int("tokens"), blockSize = try int("block_size_tokens"), blockBytes = try int("block_bytes"), first = try int("first_token")
+            let firstBlock = header["first_block"] == nil ? 0 : try int("first_block")
+            let final: Bool
+            switch header["final"] {
+            case nil: final = true
+            case .bool(let b)?: final = b
+            default: throw WireError.invalidField("final", "a boolean")
+            }
             guard blockSize > 0, blockBytes > 0, frames.count >= 4, frames[3].count == count * 4 else { throw WireError.invalidField("tokens", "token ids blob does not match the count") }
             let blob = frames[3]
             let tokens = (0..<count).map { i in
                 Int32(bitPattern: UInt32(blob[4 * i]) | UInt32(blob[4 * i + 1]) << 8 | UInt32(blob[4 * i + 2]) << 16 | UInt32(blob[4 * i + 3]) << 24)
             }
-            let expected = (count + blockSize - 1) / blockSize * blockBytes
+            // A final part holds every block from `first_block` to the prompt's end; an earlier part
+            // only whole blocks that are full (immutable), at least one.
+            let blocks = (count + blockSize - 1) / blockSize, fullBlocks = count / blockSize
             let total = frames.dropFirst(4).reduce(0) { $0 + $1.count }
-            guard total == expected else { throw WireError.invalidField("kv", "\(total) bytes, expected \(expected)") }
+            if final {
+                let expected = (blocks - min(firstBlock, blocks)) * blockBytes
+                guard firstBlock <= blocks, total == expected else { throw WireError.invalidField("kv", "\(total) bytes, expected \(expected)") }
+            } else {
+                guard total > 0, total % blockBytes == 0, firstBlock + total / blockBytes <= fullBlocks else {
+                    throw WireError.invalidField("kv", "\(total) bytes from block \(firstBlock) are not whole full blocks of a \(count)-token prompt")
+                }
+            }
             var bytes: [UInt8]
             if frames.count == 5 {
                 bytes = frames[4]  // one blob: shares its buffer
@@ -81,38 +101,39 @@ public enum KVHandoffMessage: Sendable, Equatable {
                 for frame in frames.dropFirst(4) { bytes += frame }
             }
             self = .blocks(KVHandoff(handoff: handoff, tokens: tokens, blockSizeTokens: blockSize, blockBytes: blockBytes,
-                                     firstToken: Int32(first), bytes: bytes))
+                                     firstToken: Int32(first), bytes: bytes, firstBlock: firstBlock, final: final))
         default:
             throw WireError.unknownCommand(frames[1][0])
         }
     }
 }
 
-/// One prompt's keys and values on their way from a prefill worker to a decode worker.
+/// One prompt's keys and values (or a part of them) on their way from a prefill worker to a
+/// decode worker.
 public struct KVHandoff: Sendable, Equatable {
     public var handoff: String
+    /// The whole prompt, in every part.
     public var tokens: [Int32]
     public var blockSizeTokens: Int
     public var blockBytes: Int
-    /// The token the prefill worker sampled after the prompt.
+    /// The token the prefill worker sampled after the prompt (in the final part; 0 before).
     public var firstToken: Int32
+    /// Blocks from `firstBlock` on, `blockBytes` each.
     public var bytes: [UInt8]
+    public var firstBlock: Int
+    /// The last part: the prompt's remaining blocks and the first token.
+    public var final: Bool
 
-    public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, bytes: [UInt8]) {
+    public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, bytes: [UInt8],
+                firstBlock: Int = 0, final: Bool = true) {
         self.handoff = handoff; self.tokens = tokens; self.blockSizeTokens = blockSizeTokens; self.blockBytes = blockBytes
-        self.firstToken = firstToken; self.bytes = bytes
+        self.firstToken = firstToken; self.bytes = bytes; self.firstBlock = firstBlock; self.final = final
     }
 
-    /// FNV-1a 64 over the KV bytes taken 8 at a time (then the tail byte by byte), for checking
-    /// that what arrived is what was computed. Word-wise because it runs on every handoff and a
-    /// byte loop over 26 MB took about a second in a debug build.
+    /// `KVChecksum` of the bytes, to check that what arrived is what was computed.
     public var checksum: String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        bytes.withUnsafeBytes { raw in
-            let words = raw.count / 8
-            for i in 0..<words { h = (h ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x0000_0100_0000_01B3 }
-            for i in words * 8..<raw.count { h = (h ^ UInt64(raw[i])) &* 0x0000_0100_0000_01B3 }
-        }
-        return String(h, radix: 16)
+        var sum = KVChecksum()
+        sum.add(bytes)
+        return sum.hex
     }
 }

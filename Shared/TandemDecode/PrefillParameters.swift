@@ -24,8 +24,12 @@ public struct PrefillResult: Codable, Sendable, Equatable {
     /// FNV-1a 64 of the KV bytes sent (`KVHandoff.checksum`).
     public var checksum: String
     public var computeMilliseconds: Double
-    /// From the first byte sent to the decode worker's acknowledgement.
+    /// What the transfer added after the compute: from the end of the prompt's last forward call
+    /// to the decode worker's acknowledgement of the final part. (Earlier parts went out while
+    /// later chunks were computed.)
     public var transferMilliseconds: Double
+    /// Bytes in the final part: the only ones sent after the compute.
+    public var tailBytes: Int
     public var worker: String
     /// Prompts computed in the same batch as this one (itself included).
     public var batchPrompts: Int
@@ -33,12 +37,13 @@ public struct PrefillResult: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case tokens, bytes, checksum, worker
         case firstToken = "first_token", computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms", batchPrompts = "batch_prompts"
+        case tailBytes = "tail_bytes"
     }
 
     public init(firstToken: Int32, tokens: Int, bytes: Int, checksum: String, computeMilliseconds: Double, transferMilliseconds: Double,
-                worker: String, batchPrompts: Int) {
+                tailBytes: Int, worker: String, batchPrompts: Int) {
         self.firstToken = firstToken; self.tokens = tokens; self.bytes = bytes; self.checksum = checksum
-        self.computeMilliseconds = computeMilliseconds; self.transferMilliseconds = transferMilliseconds; self.worker = worker
+        self.computeMilliseconds = computeMilliseconds; self.transferMilliseconds = transferMilliseconds; self.tailBytes = tailBytes; self.worker = worker
         self.batchPrompts = batchPrompts
     }
 }

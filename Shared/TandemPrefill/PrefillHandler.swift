@@ -21,6 +21,9 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let workerName: String
     /// Tokens per forward call (the chunk size of long prompts).
     public let chunkTokens: Int
+    /// A long prompt's last tokens, computed in a call of their own so that only their blocks are
+    /// sent after the compute ends (the rest streams while later chunks compute).
+    public let tailTokens: Int
     public let blockSizeTokens = 16
 
     private struct Waiting {
@@ -35,8 +38,9 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     private let context = ZMQContext()
     private var sockets: [String: ZMQSocket] = [:]
 
-    public init(modelName: String, threads: Int, workerName: String, chunkTokens: Int = 256) {
+    public init(modelName: String, threads: Int, workerName: String, chunkTokens: Int = 256, tailTokens: Int = 32) {
         self.modelName = modelName; self.threads = threads; self.workerName = workerName; self.chunkTokens = chunkTokens
+        self.tailTokens = max(1, tailTokens)
     }
 
     /// Closes the sockets before the context goes: terminating a ZeroMQ context waits for its
@@ -96,7 +100,9 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         }
     }
 
-    /// Computes the prompts together, samples each one's first token and sends each one's blocks.
+    /// Computes the prompts together, samples each one's first token and sends each one's blocks:
+    /// the blocks a chunk filled go out while the next chunk computes, so only the last chunk's
+    /// blocks (at most `tailTokens` tokens' worth of a long prompt) travel after the compute.
     private func prefill(_ batch: [PrefillParameters]) -> [Result<PrefillResult, Error>] {
         let model: LlamaModel
         do { model = try loadedModel() } catch { return batch.map { _ in .failure(error) } }
@@ -104,11 +110,13 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
             params.tokens.count <= model.config.contextLength ? nil : .failure(JobFailure(
                 code: "invalid_params", message: "the prompt is \(params.tokens.count) tokens; the context holds \(model.config.contextLength)", retryable: false))
         }
-        let members = batch.indices.filter { results[$0] == nil }
+        var members = batch.indices.filter { results[$0] == nil }
         let started = ContinuousClock.now
         let cache = PagedKVCache(config: model.config, capacityTokens: members.reduce(0) { $0 + batch[$1].tokens.count + blockSizeTokens },
                                  blockSizeTokens: blockSizeTokens)
         var done = Array(repeating: 0, count: batch.count)
+        var sentBlocks = Array(repeating: 0, count: batch.count)
+        var checksums = Array(repeating: KVChecksum(), count: batch.count)
         var logits: [Int: [Float]] = [:]
         do {
             for i in members { try cache.createSequence(i) }
@@ -117,54 +125,89 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
                 var budget = chunkTokens
                 var requests: [ForwardRequest] = []
                 for i in members where budget > 0 && done[i] < batch[i].tokens.count {
-                    let n = min(budget, batch[i].tokens.count - done[i])
-                    let last = done[i] + n == batch[i].tokens.count
+                    let count = batch[i].tokens.count, remaining = count - done[i]
+                    var n = min(budget, remaining)
+                    // A long prompt's last `tailTokens` get a forward call of their own.
+                    if count >= 4 * tailTokens && remaining > tailTokens { n = min(n, remaining - tailTokens) }
+                    let last = done[i] + n == count
                     requests.append(ForwardRequest(sequence: i, tokens: Array(batch[i].tokens[done[i]..<done[i] + n]), logitIndices: last ? [n - 1] : []))
                     done[i] += n
                     budget -= n
                 }
                 let out = try model.forward(requests, cache: cache)
                 for (request, rows) in zip(requests, out) where !rows.isEmpty { logits[request.sequence] = rows[0] }
+                // Full blocks of prompts with more to compute are final: send them now.
+                for request in requests where done[request.sequence] < batch[request.sequence].tokens.count {
+                    let i = request.sequence, full = done[i] / blockSizeTokens
+                    guard full > sentBlocks[i] else { continue }
+                    do {
+                        let bytes = try cache.exportBlocks(i, from: sentBlocks[i], to: full)
+                        checksums[i].add(bytes)
+                        try send(KVHandoff(handoff: batch[i].handoff, tokens: batch[i].tokens, blockSizeTokens: blockSizeTokens,
+                                           blockBytes: cache.blockBytes, firstToken: 0, bytes: bytes, firstBlock: sentBlocks[i], final: false),
+                                 to: batch[i].decodeEndpoint)
+                        sentBlocks[i] = full
+                    } catch {
+                        results[i] = .failure(error)
+                        cache.release(i)
+                        members.removeAll { $0 == i }
+                    }
+                }
             }
         } catch {
             for i in members { results[i] = .failure(error) }
             return results.map { $0! }
         }
-        let computeMilliseconds = Self.milliseconds(ContinuousClock.now - started)
+        var firstTokens: [Int: Int32] = [:]
+        for i in members {
+            firstTokens[i] = Sampler.sample(logits: logits[i]!, history: batch[i].tokens, parameters: batch[i].sampling, position: batch[i].tokens.count)
+        }
+        let computed = ContinuousClock.now
+        let computeMilliseconds = Self.milliseconds(computed - started)
         for i in members {
             let params = batch[i]
             results[i] = Result {
-                let first = Sampler.sample(logits: logits[i]!, history: params.tokens, parameters: params.sampling, position: params.tokens.count)
-                let handoff = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
-                                        firstToken: first, bytes: try cache.exportBlocks(i))
-                let sending = ContinuousClock.now
-                try send(handoff, to: params.decodeEndpoint)
-                return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: handoff.bytes.count, checksum: handoff.checksum,
-                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: Self.milliseconds(ContinuousClock.now - sending),
-                                     worker: workerName, batchPrompts: members.count)
+                let first = firstTokens[i]!
+                let blocks = (params.tokens.count + blockSizeTokens - 1) / blockSizeTokens
+                let tail = try cache.exportBlocks(i, from: sentBlocks[i], to: blocks)
+                let final = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
+                                      firstToken: first, bytes: tail, firstBlock: sentBlocks[i], final: true)
+                try send(final, to: params.decodeEndpoint)
+                try awaitAcknowledgement(of: params.handoff, from: params.decodeEndpoint)
+                let transferMilliseconds = Self.milliseconds(ContinuousClock.now - computed)
+                checksums[i].add(tail)
+                return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: blocks * cache.blockBytes, checksum: checksums[i].hex,
+                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: transferMilliseconds,
+                                     tailBytes: tail.count, worker: workerName, batchPrompts: members.count)
             }
             cache.release(i)
         }
         return results.map { $0! }
     }
 
-    /// Sends the blocks and waits (up to 10 s) for the decode worker's acknowledgement.
-    private func send(_ handoff: KVHandoff, to endpoint: String) throws {
-        let socket: ZMQSocket
-        if let existing = sockets[endpoint] {
-            socket = existing
-        } else {
-            socket = try ZMQSocket(context: context, kind: .dealer)
-            try socket.applyProtocolLimits()
-            try socket.connect(endpoint)
-            sockets[endpoint] = socket
-        }
-        _ = try socket.send(KVHandoffMessage.blocks(handoff).frames)
+    /// The DEALER socket to a decode worker's data-plane endpoint (one per endpoint, kept).
+    private func socket(to endpoint: String) throws -> ZMQSocket {
+        if let existing = sockets[endpoint] { return existing }
+        let socket = try ZMQSocket(context: context, kind: .dealer)
+        try socket.applyProtocolLimits()
+        try socket.connect(endpoint)
+        sockets[endpoint] = socket
+        return socket
+    }
+
+    /// Queues one part of a handoff (ZeroMQ sends it from its I/O thread while this one computes).
+    private func send(_ part: KVHandoff, to endpoint: String) throws {
+        _ = try socket(to: endpoint).send(KVHandoffMessage.blocks(part).frames)
+    }
+
+    /// Waits (up to 10 s) for the decode worker's acknowledgement of a handoff's final part.
+    private func awaitAcknowledgement(of handoff: String, from endpoint: String) throws {
+        let socket = try socket(to: endpoint)
         var poller = Poller([.socket(socket)])
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let received = try socket.receive(wait: false), case .frames(let frames) = received {
-                if case .ack(let id)? = try? KVHandoffMessage(frames: frames), id == handoff.handoff { return }
+                if case .ack(let id)? = try? KVHandoffMessage(frames: frames), id == handoff { return }
                 continue
             }
             _ = try poller.poll(timeoutMilliseconds: 100)

@@ -43,6 +43,18 @@ public struct JobQueue: Sendable {
         return nil
     }
 
+    /// The job `pop` would take next, left in the queue.
+    public mutating func peek() -> UUID? {
+        // Removed entries that surface are dropped here, as `pop` would.
+        while let top = heap.first, removed.contains(top.job) {
+            removed.remove(top.job)
+            heap.swapAt(0, heap.count - 1)
+            heap.removeLast()
+            if !heap.isEmpty { siftDown(0) }
+        }
+        return heap.first?.job
+    }
+
     /// Marks a queued job as gone (cancelled). The caller must only remove jobs it pushed and has not popped.
     public mutating func remove(_ job: UUID) {
         removed.insert(job)

@@ -18,4 +18,6 @@ struct LiveJob {
     /// resume. Its count is the next `seq` to relay; a retried job's repeats are dropped.
     var ledger: [String?] = []
     var nextSeq: Int64 { Int64(ledger.count) }
+    /// A generation's prompt, profiled at submission for routing it (`GenerateRouting`).
+    var profile: PromptProfile?
 }

@@ -40,7 +40,11 @@ extension Router {
         let row = JobRow(
             id: jobIds.next(now: now), kind: submit.kind, service: service, priority: submit.priority,
             maxAttempts: submit.maxAttempts ?? configuration.defaultMaxAttempts, params: submit.params, createdAt: now)
-        jobs[row.id] = LiveJob(row: row, subscribers: submit.stream ? [identity] : [], durable: false)
+        var job = LiveJob(row: row, subscribers: submit.stream ? [identity] : [], durable: false)
+        if let routing = configuration.generateRouting, submit.kind == routing.kind, service == routing.service {
+            job.profile = routing.profile(submit.params)
+        }
+        jobs[row.id] = job
         waiting[service, default: 0] += 1
         persist(
             [.upsert(row), .event(JobEvent(jobId: row.id, at: now, kind: "submitted", detail: #"{"priority":\#(submit.priority)}"#))],

@@ -73,6 +73,13 @@ extension Router {
             ]
             if let name = worker.ready.name { entry["name"] = name }
             if let endpoint = worker.ready.dataEndpoint { entry["endpoint"] = endpoint }
+            if let load = worker.load {
+                entry["kv_free_blocks"] = load.freeBlocks
+                entry["kv_total_blocks"] = load.totalBlocks
+                entry["sequences"] = load.runningSequences
+                entry["waiting_sequences"] = load.waitingSequences
+                entry["cached_prefixes"] = load.prefixHashes.count
+            }
             return entry
         }
     }

@@ -37,8 +37,13 @@ extension Router {
         }
         workerTable[identity]!.lastHeard = now
         switch message {
-        case .ready, .heartbeat:
+        case .ready:
             break
+        case .heartbeat(_, let load):
+            if let load, load != workerTable[identity]!.load {
+                workerTable[identity]!.cachedPrefixes = Set(load.prefixHashes)
+                workerTable[identity]!.load = load
+            }
         case .partial(let id, let attempt, let seq, let data, let blobs):
             guard var job = heldJob(id, attempt, by: identity) else { return }
             guard seq >= job.nextSeq else { return }  // already relayed by an earlier attempt
@@ -143,10 +148,14 @@ extension Router {
         persist([.upsert(job.row), .event(JobEvent(jobId: id, at: Date(), kind: "requeued", detail: #"{"reason":\#(JSONLiteral.quoted(reason))}"#))])
     }
 
-    /// Hands queued jobs to workers with free slots, as `DispatchPlanner` decides.
+    /// Hands queued jobs to workers with free slots, as `DispatchPlanner` decides (generations,
+    /// when routed, as `GenerateRoutePlanner` decides).
     func dispatch() {
         var queued: [String: Int] = [:]
         for (service, queue) in queues where !queue.isEmpty { queued[service] = queue.count }
+        if let routing = configuration.generateRouting, queued.removeValue(forKey: routing.service) != nil {
+            dispatchGenerations(routing)
+        }
         guard !queued.isEmpty else { return }
         let identities = Array(workerTable.keys)
         let slots = identities.enumerated().compactMap { index, identity -> DispatchPlanner.WorkerSlot? in
@@ -158,25 +167,55 @@ extension Router {
         for assignment in DispatchPlanner.plan(queued: queued, workers: slots) {
             let identity = identities[assignment.worker]
             for _ in 0..<assignment.jobs {
-                // A failed send removes the worker: stop giving it jobs. (Only its name is read: holding
-                // a copy of the record would make the `inFlight` update below copy the whole dictionary.)
-                guard let workerName = workerTable[identity]?.displayName else { break }
-                guard let id = queues[assignment.service]?.pop(), var job = jobs[id] else { break }
-                dispatchSerial += 1
-                job.row.state = .running
-                job.row.attempts += 1
-                job.row.startedAt = now
-                job.row.worker = workerName
-                job.workerIdentity = identity
-                jobs[id] = job
-                waiting[job.row.service, default: 1] -= 1
-                workerTable[identity]!.inFlight[id] = job.row.attempts
-                workerTable[identity]!.lastDispatch = dispatchSerial
-                persist([.upsert(job.row), .event(JobEvent(jobId: id, at: now, kind: "dispatched", worker: job.row.worker,
-                                                           detail: #"{"attempt":\#(job.row.attempts)}"#))])
-                send(worker: identity, .dispatch(.init(job: id, attempt: job.row.attempts, kind: job.row.kind, params: job.row.params,
-                                                      priority: job.row.priority, ledger: job.ledger)))
+                // A failed send removes the worker: stop giving it jobs.
+                guard workerTable[identity] != nil, let id = queues[assignment.service]?.pop() else { break }
+                hand(id, to: identity, at: now)
             }
         }
+    }
+
+    /// Queued generations one at a time, highest priority first, each to the decode worker
+    /// `GenerateRoutePlanner` picks for its prompt, with its prefill placement.
+    private func dispatchGenerations(_ routing: GenerateRouting) {
+        let now = Date()
+        let prefillWorkers = workerTable.values.filter { $0.ready.service == routing.prefillService }
+        var prefillFreeSlots = prefillWorkers.reduce(0) { $0 + $1.freeSlots } - (queues[routing.prefillService]?.count ?? 0)
+        while let next = queues[routing.service]?.peek() {
+            let candidates = workerTable.filter { $0.value.ready.service == routing.service && $0.value.freeSlots > 0 }
+            let identities = Array(candidates.keys)
+            let workers = identities.enumerated().map { index, identity in
+                let w = candidates[identity]!
+                return GenerateRoutePlanner.DecodeWorker(id: index, freeSlots: w.freeSlots, holding: w.inFlight.count, load: w.load,
+                                                         cachedPrefixes: w.cachedPrefixes, lastDispatch: w.lastDispatch)
+            }
+            guard let choice = GenerateRoutePlanner.choose(jobs[next]?.profile, workers: workers, prefillFreeSlots: prefillFreeSlots,
+                                                           policy: routing.policy) else { return }
+            _ = queues[routing.service]?.pop()
+            // A resumed generation (its ledger holds tokens) re-prefills prompt and tokens in place.
+            let placement: PrefillPlacement = jobs[next]?.ledger.isEmpty == false ? .local : choice.placement
+            if placement == .remote { prefillFreeSlots -= 1 }
+            hand(next, to: identities[choice.worker], at: now, prefill: placement)
+        }
+    }
+
+    /// Marks a popped job running on `identity`, records it and sends the DISPATCH.
+    private func hand(_ id: UUID, to identity: [UInt8], at now: Date, prefill: PrefillPlacement? = nil) {
+        // (Only the worker's name is read: holding a copy of the record would make the `inFlight`
+        // update below copy the whole dictionary.)
+        guard let workerName = workerTable[identity]?.displayName, var job = jobs[id] else { return }
+        dispatchSerial += 1
+        job.row.state = .running
+        job.row.attempts += 1
+        job.row.startedAt = now
+        job.row.worker = workerName
+        job.workerIdentity = identity
+        jobs[id] = job
+        waiting[job.row.service, default: 1] -= 1
+        workerTable[identity]!.inFlight[id] = job.row.attempts
+        workerTable[identity]!.lastDispatch = dispatchSerial
+        let detail = prefill.map { #"{"attempt":\#(job.row.attempts),"prefill":"\#($0.rawValue)"}"# } ?? #"{"attempt":\#(job.row.attempts)}"#
+        persist([.upsert(job.row), .event(JobEvent(jobId: id, at: now, kind: "dispatched", worker: job.row.worker, detail: detail))])
+        send(worker: identity, .dispatch(.init(job: id, attempt: job.row.attempts, kind: job.row.kind, params: job.row.params,
+                                              priority: job.row.priority, ledger: job.ledger, prefill: prefill)))
     }
 }

@@ -19,13 +19,16 @@ public struct RouterConfiguration: Sendable {
     public var heartbeatMilliseconds: Int
     public var services: [String]
     public var kindRoutes: [String: String]
+    /// Routing of generations by prompt and KV-cache state; nil: they go by free slots like any job.
+    public var generateRouting: GenerateRouting?
 
     public init(
         clientEndpoint: String = "tcp://127.0.0.1:5555", workerEndpoint: String = "tcp://127.0.0.1:5556",
         databaseURL: String, schema: String = "tandem", maxQueuedPerService: Int = 100_000, defaultMaxAttempts: Int32 = 3,
         heartbeatMilliseconds: Int = 1000, services: [String] = RouterConfiguration.defaultServices,
-        kindRoutes: [String: String] = RouterConfiguration.defaultKindRoutes
+        kindRoutes: [String: String] = RouterConfiguration.defaultKindRoutes, generateRouting: GenerateRouting? = nil
     ) {
+        self.generateRouting = generateRouting
         self.clientEndpoint = clientEndpoint
         self.workerEndpoint = workerEndpoint
         self.databaseURL = databaseURL

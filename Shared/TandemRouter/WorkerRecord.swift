@@ -14,6 +14,9 @@ struct WorkerRecord {
     var nextHeartbeat: ContinuousClock.Instant
     var lastDispatch: UInt64 = 0
     var completed: Int = 0
+    /// The load the worker last reported with a heartbeat, and its prefix hashes as a set.
+    var load: WorkerLoad?
+    var cachedPrefixes: Set<UInt64> = []
 
     var freeSlots: Int { draining ? 0 : max(0, ready.capacity - inFlight.count) }
 

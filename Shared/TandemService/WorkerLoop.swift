@@ -70,7 +70,7 @@ final class WorkerLoop: @unchecked Sendable {
                 poller = Poller([.socket(socket), .fileDescriptor(wakeup.fileDescriptor)])
             }
             if now >= nextHeartbeat {
-                send(.heartbeat(running: running.count))
+                send(.heartbeat(running: running.count, load: handler.load))
                 nextHeartbeat = now + heartbeatInterval
             }
             if let deadline = shutdownDeadline, running.isEmpty || now >= deadline { completeShutdown() }

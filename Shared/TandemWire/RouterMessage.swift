@@ -19,10 +19,14 @@ public enum RouterMessage: Sendable, Equatable {
         /// The `data` of every partial earlier attempts produced, in `seq` order (nil where a partial
         /// had none): what a job needs to resume instead of starting over. Travels as the last blob.
         public var ledger: [String?]
+        /// For a generation the router routed: where its prompt is computed (nil: the worker decides).
+        public var prefill: PrefillPlacement?
         public var blobs: [[UInt8]]
 
-        public init(job: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, ledger: [String?] = [], blobs: [[UInt8]] = []) {
+        public init(job: UUID, attempt: Int32, kind: String, params: String, priority: Int32 = 0, ledger: [String?] = [],
+                    prefill: PrefillPlacement? = nil, blobs: [[UInt8]] = []) {
             self.job = job
+            self.prefill = prefill
             self.attempt = attempt
             self.kind = kind
             self.params = params
@@ -45,6 +49,7 @@ public enum RouterMessage: Sendable, Equatable {
                 "job": .string(dispatch.job.uuidString), "attempt": .int(Int64(dispatch.attempt)), "kind": .string(dispatch.kind),
                 "params": .string(dispatch.params), "priority": .int(Int64(dispatch.priority)),
             ]
+            header.set("prefill", dispatch.prefill?.rawValue)
             var blobs = dispatch.blobs
             if !dispatch.ledger.isEmpty {
                 header["ledger"] = .int(Int64(dispatch.ledger.count))
@@ -75,9 +80,15 @@ public enum RouterMessage: Sendable, Equatable {
                 guard let last = blobs.popLast() else { throw .invalidField("ledger", "no ledger blob") }
                 ledger = try LedgerBlob.decode(last, count: count)
             }
+            var prefill: PrefillPlacement?
+            if let text = try fields.optionalString("prefill") {
+                guard let placement = PrefillPlacement(rawValue: text) else { throw .invalidField("prefill", "expected local or remote") }
+                prefill = placement
+            }
             self = .dispatch(Dispatch(
                 job: try fields.jobId(), attempt: try fields.integer("attempt"), kind: try fields.string("kind"),
-                params: try fields.string("params"), priority: try fields.optionalInteger("priority") ?? 0, ledger: ledger, blobs: blobs))
+                params: try fields.string("params"), priority: try fields.optionalInteger("priority") ?? 0, ledger: ledger,
+                prefill: prefill, blobs: blobs))
         case .cancel:
             self = .cancel(job: try fields.jobId(), attempt: try fields.integer("attempt"))
         case .heartbeat:

@@ -40,7 +40,8 @@ public enum WorkerMessage: Sendable, Equatable {
     case final(job: UUID, attempt: Int32, result: String?, blobs: [[UInt8]])
     /// The job failed on this worker; `retryable` lets the router dispatch it again.
     case fail(job: UUID, attempt: Int32, code: String, message: String, retryable: Bool)
-    case heartbeat(running: Int)
+    /// `load` is optional: workers that have nothing to say beyond their job count leave it out.
+    case heartbeat(running: Int, load: WorkerLoad? = nil)
     case disconnect(reason: String?)
     /// The worker hands a job back unfinished (graceful shutdown); no attempt is charged.
     case release(job: UUID, attempt: Int32, reason: String)
@@ -72,8 +73,10 @@ public enum WorkerMessage: Sendable, Equatable {
                 "job": .string(job.uuidString), "attempt": .int(Int64(attempt)), "code": .string(code),
                 "message": .string(message), "retryable": .bool(retryable),
             ])
-        case .heartbeat(let running):
-            return Envelope(command: Command.heartbeat.rawValue, header: ["running": .int(Int64(running))])
+        case .heartbeat(let running, let load):
+            var header: [String: WireValue] = ["running": .int(Int64(running))]
+            if let load { header["load"] = .map(load.header) }
+            return Envelope(command: Command.heartbeat.rawValue, header: header)
         case .disconnect(let reason):
             var header: [String: WireValue] = [:]
             header.set("reason", reason)
@@ -116,7 +119,13 @@ public enum WorkerMessage: Sendable, Equatable {
             self = .fail(job: try fields.jobId(), attempt: try fields.integer("attempt"), code: try fields.string("code"),
                          message: try fields.string("message"), retryable: try fields.bool("retryable", default: false))
         case .heartbeat:
-            self = .heartbeat(running: try fields.optionalInteger("running") ?? 0)
+            var load: WorkerLoad?
+            switch envelope.header["load"] {
+            case nil, .null?: break
+            case .map(let map)?: load = try WorkerLoad(header: map)
+            default: throw .invalidField("load", "expected a map")
+            }
+            self = .heartbeat(running: try fields.optionalInteger("running") ?? 0, load: load)
         case .disconnect:
             self = .disconnect(reason: try fields.optionalString("reason"))
         case .release:

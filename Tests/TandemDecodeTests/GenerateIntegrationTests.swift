@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TandemClient
 import TandemDecode
 import TandemModel
@@ -36,6 +37,21 @@ final class GenerateIntegrationTests: XCTestCase {
         ChildProcess.stopAll(&children, printingLogs: testRun?.hasSucceeded == false)
         database?.drop()
     }
+
+    /// Ten greedy generations, chat and plain, with stops and a system prompt: served through the
+    /// stack in place and disaggregated, each must equal `tandem generate --local`.
+    static let tenPrompts: [GenerateParameters] = [
+        .init(prompt: "The capital of France is", maxTokens: 16),
+        .init(prompt: "What is 2 + 2? Answer in one word.", chat: true, maxTokens: 12),
+        .init(prompt: "Write a haiku about the sea.", chat: true, system: "You are a poet.", maxTokens: 20),
+        .init(prompt: "def fibonacci(n):", maxTokens: 24, stop: ["\n\n"]),
+        .init(prompt: "Name three colors.", chat: true, maxTokens: 14),
+        .init(prompt: "Translate 'good morning' into French.", chat: true, maxTokens: 10),
+        .init(prompt: "Explain gravity to a child in one sentence.", chat: true, maxTokens: 24),
+        .init(prompt: "1, 2, 3, 4,", maxTokens: 12),
+        .init(prompt: "Write a limerick about a cat.", chat: true, maxTokens: 20, stop: ["\n"]),
+        .init(prompt: "¿Cuál es la capital de España?", chat: true, maxTokens: 12),
+    ]
 
     // MARK: helpers
 
@@ -79,8 +95,10 @@ final class GenerateIntegrationTests: XCTestCase {
         return Streamed(final: final, partials: partials, seqs: seqs)
     }
 
-    /// Runs every generation at once, each from its own client thread.
-    private func generateConcurrently(_ router: LocalRouter, _ cases: [GenerateParameters]) throws -> [Streamed] {
+    /// Runs every generation at once, each from its own client thread; `onPartial(i, n)`: case i
+    /// has streamed n tokens (called from its thread).
+    private func generateConcurrently(_ router: LocalRouter, _ cases: [GenerateParameters],
+                                      onPartial: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws -> [Streamed] {
         let results = UnsafeMutableBufferPointer<Result<Streamed, Error>?>.allocate(capacity: cases.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
@@ -91,7 +109,7 @@ final class GenerateIntegrationTests: XCTestCase {
         for i in cases.indices {
             group.enter()
             Thread {
-                shared[i] = Result { try test.generate(stack, cases[i]) }
+                shared[i] = Result { try test.generate(stack, cases[i]) { onPartial(i, $0) } }
                 group.leave()
             }.start()
         }
@@ -124,13 +142,11 @@ final class GenerateIntegrationTests: XCTestCase {
 
     func testGreedyOutputThroughTheStackIsIdenticalToLocal() throws {
         let router = try startStack()
-        let cases: [GenerateParameters] = [
-            .init(prompt: "The capital of France is", maxTokens: 16),
-            .init(prompt: "What is 2 + 2? Answer in one word.", chat: true, maxTokens: 12),
-            .init(prompt: "Write a haiku about the sea.", chat: true, system: "You are a poet.", maxTokens: 20),
-            .init(prompt: "def fibonacci(n):", maxTokens: 24, stop: ["\n\n"]),
-        ]
-        for params in cases { try assertMatchesLocal(try generate(router, params), params) }
+        for params in Self.tenPrompts {
+            let streamed = try generate(router, params)
+            try assertMatchesLocal(streamed, params)
+            XCTAssertNil(streamed.result?.prefill, "no prefill worker: prefilled in place")
+        }
 
         // Prefix caching: a long shared system prompt is computed once; the second request adopts
         // its blocks and still generates exactly what LocalGenerator does.
@@ -161,11 +177,14 @@ final class GenerateIntegrationTests: XCTestCase {
 
     func testConcurrentGenerationsOfDifferentLengthsEachEqualTheirSoloRun() throws {
         let router = try startStack()
-        let prompts = ["Once upon a time", "The quick brown fox", "List the planets:", "In 1492,", "Rain is", "My favourite food is"]
-        let cases: [GenerateParameters] = prompts.enumerated().map { i, prompt in
-            // One sampled case too: the position-keyed draw makes it independent of the batch.
-            i == 5 ? .init(prompt: prompt, maxTokens: 20, temperature: 0.8, topK: 40, topP: 0.95, seed: 7)
-                : .init(prompt: prompt, maxTokens: 4 + 5 * i)
+        let subjects = ["Once upon a time", "The quick brown fox", "List the planets:", "In 1492,", "Rain is", "My favourite food is",
+                        "The best way to learn", "Mountains are", "A good friend", "The ocean"]
+        // 32 generations of 3 to 31 tokens; every fourth sampled (the position-keyed draw makes it
+        // independent of the batch it ran in).
+        let cases: [GenerateParameters] = (0..<32).map { i in
+            let prompt = subjects[i % subjects.count] + (i >= subjects.count ? " (\(i))" : "")
+            return i % 4 == 3 ? .init(prompt: prompt, maxTokens: 3 + (i * 7) % 29, temperature: 0.8, topK: 40, topP: 0.95, seed: UInt64(i))
+                : .init(prompt: prompt, maxTokens: 3 + (i * 7) % 29)
         }
         let results = try generateConcurrently(router, cases)
         var batchedTogether = false
@@ -199,13 +218,14 @@ final class GenerateIntegrationTests: XCTestCase {
     }
 
     func testDisaggregatedPrefillShipsIdenticalBlocksAndMatchesLocal() throws {
-        let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
+        // The router places every prompt of 4 or more uncached tokens on the prefill worker.
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema,
+                                     extraArguments: ["--model", Self.modelPath, "--prefill-min-tokens", "4"])
         children.append(router.process)
-        children.append(try router.startWorker("tandem-prefill", capacity: 4, name: "prefill-1",
+        children.append(try router.startWorker("tandem-prefill", capacity: 16, name: "prefill-1",
                                                extraArguments: ["--model", Self.modelPath, "--threads", "1"]))
         children.append(try router.startWorker("tandem-decode", capacity: 64, name: "decode-1", extraArguments: [
-            "--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048",
-            "--router-clients", router.clientEndpoint, "--prefill-min-tokens", "10",
+            "--model", Self.modelPath, "--threads", "1", "--kv-tokens", "4096", "--router-clients", router.clientEndpoint,
         ]))
         let client = try client(router)
         eventually(timeout: 20, "prefill and decode workers register") {
@@ -213,10 +233,11 @@ final class GenerateIntegrationTests: XCTestCase {
             let services = Set((answer?["workers"] as? [[String: Any]] ?? []).compactMap { $0["service"] as? String })
             return services.isSuperset(of: ["prefill", "decode"])
         }
-        let cases: [GenerateParameters] = [
-            .init(prompt: "What is the tallest mountain on Earth?", chat: true, maxTokens: 12),
+        let cases: [GenerateParameters] = Self.tenPrompts + [
             .init(prompt: "Write one sentence about rivers.", chat: true, maxTokens: 16, temperature: 0.7, seed: 3),
-            .init(prompt: "Give me a word that rhymes with cat.", chat: true, maxTokens: 8),
+            // Long enough for several chunks: its full blocks stream while later chunks compute.
+            .init(prompt: "Summarize in one sentence: " + String(repeating: "The river bends past the old mill, where the miller counts sacks of grain. ", count: 20),
+                  chat: true, maxTokens: 8),
         ]
         let results = try generateConcurrently(router, cases)
         let (model, tokenizer) = Self.reference!
@@ -235,6 +256,10 @@ final class GenerateIntegrationTests: XCTestCase {
                                      bytes: try cache.exportBlocks(0))
             XCTAssertEqual(prefill.bytes, expected.bytes.count)
             XCTAssertEqual(prefill.checksum, expected.checksum, "KV bytes received by decode equal the computed ones")
+            if prompt.count > 200 {
+                // Only the last chunk's blocks (the 32-token tail, over at most 3 blocks) went after the compute.
+                XCTAssertLessThanOrEqual(try XCTUnwrap(prefill.tailBytes), 3 * cache.blockBytes)
+            }
             batchSizes.append(prefill.batchPrompts)
         }
         XCTAssertGreaterThan(batchSizes.max() ?? 0, 1, "prompts that waited were computed in one batch: \(batchSizes)")
@@ -242,6 +267,43 @@ final class GenerateIntegrationTests: XCTestCase {
         let short = try generate(router, .init(prompt: "Hi", maxTokens: 3))
         XCTAssertNil(short.result?.prefill)
         try assertMatchesLocal(short, .init(prompt: "Hi", maxTokens: 3))
+    }
+
+    func testRouterSendsASharedPrefixToTheDecodeWorkerThatHoldsIt() throws {
+        let router = try LocalRouter(databaseURL: database.url, schema: database.schema, extraArguments: ["--model", Self.modelPath])
+        children.append(router.process)
+        let arguments = ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"]
+        children.append(try router.startWorker("tandem-decode", capacity: 64, name: "decode-a", extraArguments: arguments))
+        children.append(try router.startWorker("tandem-decode", capacity: 64, name: "decode-b", extraArguments: arguments))
+        let client = try client(router)
+        func decodeWorkers() throws -> [String: [String: Any]] {
+            let answer = try client.query(.workers) as? [String: Any]
+            let list = (answer?["workers"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == "decode" }
+            return Dictionary(uniqueKeysWithValues: list.map { ($0["name"] as? String ?? "", $0) })
+        }
+        eventually(timeout: 30, "both decode workers report their KV caches") {
+            try decodeWorkers().values.filter { $0["kv_total_blocks"] != nil }.count == 2
+        }
+        let system = "You are the help desk of a small town library. Answer in one short sentence. The library opens at nine "
+            + "and closes at six, except on Sundays when it is closed. Members may borrow five books for three weeks. "
+            + "Late books cost ten cents a day. The reading room is on the first floor and the children's corner is next to it."
+        let first = GenerateParameters(prompt: "When do you open?", chat: true, system: system, maxTokens: 6)
+        let opened = try generate(router, first)
+        try assertMatchesLocal(opened, first)
+        let holder = try XCTUnwrap(opened.result?.worker)
+        eventually(timeout: 10, "\(holder) reports the system prompt's blocks") {
+            (try decodeWorkers()[holder]?["cached_prefixes"] as? Int ?? 0) >= 4
+        }
+        for question in ["How many books may I borrow?", "Are you open on Sunday?", "How long can I keep a book?"] {
+            let params = GenerateParameters(prompt: question, chat: true, system: system, maxTokens: 6)
+            let streamed = try generate(router, params)
+            try assertMatchesLocal(streamed, params)
+            XCTAssertEqual(streamed.result?.worker, holder, "routed to the worker holding the shared prefix")
+            XCTAssertGreaterThanOrEqual(streamed.result?.cachedPromptTokens ?? 0, 64, "and its blocks were adopted there")
+        }
+        // Nothing cached anywhere and both idle: the worker given work least recently.
+        let other = try generate(router, .init(prompt: "Say hello.", maxTokens: 3))
+        XCTAssertNotEqual(other.result?.worker, holder)
     }
 
     func testKilledDecodeWorkerGenerationsFinishElsewhereWithoutDuplicatesOrGaps() throws {
@@ -256,22 +318,24 @@ final class GenerateIntegrationTests: XCTestCase {
             return (answer?["workers"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == "decode" }
         }
         eventually(timeout: 20, "decode-a registers") { try decodeWorkers().count == 1 }
-        let cases: [GenerateParameters] = [
-            .init(prompt: "Describe a sunrise.", chat: true, maxTokens: 40),
-            .init(prompt: "Describe a forest.", chat: true, maxTokens: 32, temperature: 0.8, seed: 11),
-            .init(prompt: "Describe a city at night.", chat: true, maxTokens: 36),
-        ]
+        let scenes = ["a sunrise", "a forest", "a city at night", "a desert", "a harbour", "a storm", "a library", "a market"]
+        // 16 in flight, every other one sampled with a seed.
+        let cases: [GenerateParameters] = (0..<16).map { i in
+            let prompt = "Describe \(scenes[i % scenes.count])" + (i < scenes.count ? "." : " in winter.")
+            return i % 2 == 1 ? .init(prompt: prompt, chat: true, maxTokens: 28 + i, temperature: 0.8, seed: UInt64(11 + i))
+                : .init(prompt: prompt, chat: true, maxTokens: 28 + i)
+        }
         nonisolated(unsafe) var streamed: [Streamed] = []
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) let test = self
         nonisolated(unsafe) let stack = router
+        let progress = Mutex([Int](repeating: 0, count: cases.count))
         Thread {
-            streamed = (try? test.generateConcurrently(stack, cases)) ?? []
+            streamed = (try? test.generateConcurrently(stack, cases) { i, n in progress.withLock { $0[i] = n } }) ?? []
             done.signal()
         }.start()
-        // Once the generations are under way on decode-a, start decode-b and kill decode-a.
-        eventually(timeout: 30, "decode-a runs all three") { try decodeWorkers().first?["running"] as? Int == 3 }
-        Thread.sleep(forTimeInterval: 1.5)
+        // Once every generation has streamed tokens from decode-a, start decode-b and kill decode-a.
+        eventually(timeout: 60, "decode-a streams all sixteen") { progress.withLock { $0.allSatisfy { $0 >= 2 } } }
         let second = try router.startWorker("tandem-decode", capacity: 64, name: "decode-b", extraArguments: arguments)
         children.append(second)
         eventually(timeout: 20, "decode-b registers") { try decodeWorkers().count == 2 }

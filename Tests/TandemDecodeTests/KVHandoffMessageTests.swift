@@ -67,4 +67,59 @@ final class KVHandoffMessageTests: XCTestCase {
         h.bytes[h.bytes.count / 2] ^= 1
         XCTAssertNotEqual(h.checksum, before)
     }
+
+    /// Parts of a 37-token prompt (3 blocks, 2 full): full blocks first, the rest with the first token.
+    func parts(of h: KVHandoff, splitAt: Int) -> [KVHandoff] {
+        var early = h, last = h
+        early.bytes = Array(h.bytes[0..<splitAt * h.blockBytes])
+        early.final = false
+        early.firstToken = 0
+        last.bytes = Array(h.bytes[(splitAt * h.blockBytes)...])
+        last.firstBlock = splitAt
+        return [early, last]
+    }
+
+    func testPartsRoundTripAndAssembleToTheWhole() throws {
+        let h = handoff()
+        let parts = parts(of: h, splitAt: 2)
+        for part in parts { XCTAssertEqual(try KVHandoffMessage(frames: KVHandoffMessage.blocks(part).frames), .blocks(part)) }
+        var (assembly, outcome) = KVHandoffAssembly.start(parts[0])
+        XCTAssertEqual(outcome, .partial)
+        XCTAssertEqual(assembly?.add(parts[1]), .complete(h))
+        // One part holding everything completes at once.
+        (assembly, outcome) = KVHandoffAssembly.start(h)
+        XCTAssertNil(assembly)
+        XCTAssertEqual(outcome, .complete(h))
+        var sum = KVChecksum()
+        for part in parts { sum.add(part.bytes) }
+        XCTAssertEqual(sum.hex, h.checksum, "checksummed part by part == at once")
+    }
+
+    func testAssemblyRefusesPartsOutOfOrderOrOfAnotherPrompt() {
+        let h = handoff()
+        let parts = parts(of: h, splitAt: 1)
+        if case .refused = KVHandoffAssembly.start(parts[1]).1 {} else { XCTFail("a part that does not start at block 0") }
+        var (assembly, _) = KVHandoffAssembly.start(parts[0])
+        var other = parts[1]
+        other.tokens[0] += 1
+        if case .refused = assembly!.add(other) {} else { XCTFail("a part for another prompt") }
+        (assembly, _) = KVHandoffAssembly.start(parts[0])
+        var skipped = parts[1]
+        skipped.firstBlock = 2
+        skipped.bytes.removeFirst(h.blockBytes)
+        if case .refused = assembly!.add(skipped) {} else { XCTFail("a gap") }
+    }
+
+    func testRefusesPartsThatAreNotWholeFullBlocks() {
+        let h = handoff()
+        var early = parts(of: h, splitAt: 2)[0]
+        early.bytes.removeLast()
+        XCTAssertThrowsError(try KVHandoffMessage(frames: KVHandoffMessage.blocks(early).frames), "not whole blocks")
+        var partial = h
+        partial.final = false  // 3 blocks, the last not full: only a final part may carry it
+        XCTAssertThrowsError(try KVHandoffMessage(frames: KVHandoffMessage.blocks(partial).frames), "a partial block before the end")
+        var final = parts(of: h, splitAt: 2)[1]
+        final.bytes += [UInt8](repeating: 0, count: h.blockBytes)
+        XCTAssertThrowsError(try KVHandoffMessage(frames: KVHandoffMessage.blocks(final).frames), "more blocks than the prompt has")
+    }
 }

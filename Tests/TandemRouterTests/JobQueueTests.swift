@@ -28,6 +28,19 @@ final class JobQueueTests: XCTestCase {
         XCTAssertEqual(queue.count, 0)
     }
 
+    func testPeekShowsWhatPopTakesSkippingRemovedJobs() {
+        var queue = JobQueue()
+        let ids = (0..<3).map { _ in UUID() }
+        for (i, id) in ids.enumerated() { queue.push(id, priority: Int32(i)) }
+        queue.remove(ids[2])
+        XCTAssertEqual(queue.peek(), ids[1])
+        XCTAssertEqual(queue.count, 2, "peeking past a removed job keeps the count exact")
+        XCTAssertEqual(queue.pop(), ids[1])
+        XCTAssertEqual(queue.peek(), ids[0])
+        XCTAssertEqual(queue.pop(), ids[0])
+        XCTAssertNil(queue.peek())
+    }
+
     func testManyJobsKeepHeapOrder() {
         var queue = JobQueue()
         var generator = SystemRandomNumberGenerator()

@@ -161,6 +161,26 @@ final class DecoderRejectionTests: XCTestCase {
         envelope.header["future_field"] = .array([.int(1)])
         XCTAssertEqual(try WorkerMessage(frames: envelope.frames), .heartbeat(running: 2))
     }
+
+    func testBadLoadReportsAndPlacementsAreRefused() {
+        let load = WorkerLoad(freeBlocks: 1, totalBlocks: 2, blockSizeTokens: 16, runningSequences: 0, waitingSequences: 0, prefixHashes: [7])
+        guard case .map(let good) = WorkerMessage.heartbeat(running: 0, load: load).envelope.header["load"] else { return XCTFail("load is a map") }
+        func heartbeat(_ change: (inout [String: WireValue]) -> Void) -> [[UInt8]] {
+            var map = good
+            change(&map)
+            return Envelope(command: WorkerMessage.Command.heartbeat.rawValue, header: ["running": .int(0), "load": .map(map)]).frames
+        }
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["prefixes"] = .binary([1, 2, 3]) }), "hashes are 8 bytes")
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["kv_free_blocks"] = .int(3) }), "more free than total")
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["kv_total_blocks"] = nil }), "missing total")
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["prefixes"] = .string("x") }), "prefixes not binary")
+        XCTAssertThrowsError(try WorkerMessage(frames: Envelope(command: WorkerMessage.Command.heartbeat.rawValue, header: ["load": .int(1)]).frames))
+        var dispatch = RouterMessage.dispatch(.init(job: WireSamples.job, attempt: 1, kind: "generate", params: "{}")).envelope
+        dispatch.header["prefill"] = .string("elsewhere")
+        XCTAssertThrowsError(try RouterMessage(frames: dispatch.frames)) {
+            XCTAssertEqual($0 as? WireError, .invalidField("prefill", "expected local or remote"))
+        }
+    }
 }
 
 /// A tiny deterministic generator so fuzzed inputs are the same every run.

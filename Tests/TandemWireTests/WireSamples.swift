@@ -36,6 +36,8 @@ enum WireSamples {
         .final(job: job, attempt: 1, result: #"{"ok":true}"#, blobs: []),
         .fail(job: job, attempt: 3, code: "worker_failed", message: "boom", retryable: true),
         .heartbeat(running: 4),
+        .heartbeat(running: 2, load: WorkerLoad(freeBlocks: 100, totalBlocks: 256, blockSizeTokens: 16, runningSequences: 3, waitingSequences: 1,
+                                                prefixHashes: [0, 1, UInt64.max, 0xCBF2_9CE4_8422_2325])),
         .disconnect(reason: "shutdown"),
         .disconnect(reason: nil),
         .release(job: job, attempt: 1, reason: "draining"),
@@ -46,6 +48,7 @@ enum WireSamples {
     static let routerMessages: [RouterMessage] = [
         .dispatch(.init(job: job, attempt: 1, kind: "echo", params: "{}", priority: 9, blobs: [[4, 5]])),
         .dispatch(.init(job: job, attempt: 2, kind: "generate", params: "{}", ledger: [#"{"ids":[7]}"#, nil], blobs: [[1]])),
+        .dispatch(.init(job: job, attempt: 1, kind: "generate", params: "{}", prefill: .remote)),
         .cancel(job: job, attempt: 2),
         .heartbeat,
         .disconnect(reason: "unknown worker"),

@@ -5,6 +5,7 @@ public enum KVCacheError: Error, Equatable, CustomStringConvertible {
     case sequenceExists(Int)
     case badImport(String)
     case contextExceeded(Int)
+    case blockRange(from: Int, to: Int, blocks: Int)
 
     public var description: String {
         switch self {
@@ -13,6 +14,7 @@ public enum KVCacheError: Error, Equatable, CustomStringConvertible {
         case .sequenceExists(let id): return "sequence \(id) already exists"
         case .badImport(let why): return "cannot import KV blocks: \(why)"
         case .contextExceeded(let n): return "sequence of \(n) tokens exceeds the context length"
+        case .blockRange(let from, let to, let blocks): return "blocks \(from)..<\(to) asked of a sequence with \(blocks)"
         }
     }
 }

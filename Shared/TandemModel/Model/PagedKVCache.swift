@@ -183,13 +183,23 @@ public final class PagedKVCache: @unchecked Sendable {
     /// the sequence's length in its last block are included as stored.
     public func exportBlocks(_ id: Int) throws -> [UInt8] {
         guard let table = tables[id] else { throw KVCacheError.unknownSequence(id) }
-        var out = [UInt8](repeating: 0, count: table.blocks.count * blockBytes)
-        out.withUnsafeMutableBytes { dst in
-            for (i, block) in table.blocks.enumerated() {
-                dst.baseAddress!.advanced(by: i * blockBytes).copyMemory(from: storage + block * blockFloats, byteCount: blockBytes)
-            }
+        return try exportBlocks(id, from: 0, to: table.blocks.count)
+    }
+
+    /// The raw bytes of the sequence's blocks `from..<to` in table order (a prefill worker sends
+    /// the blocks a chunk filled while it computes the next).
+    public func exportBlocks(_ id: Int, from: Int, to: Int) throws -> [UInt8] {
+        guard let table = tables[id] else { throw KVCacheError.unknownSequence(id) }
+        guard 0 <= from, from <= to, to <= table.blocks.count else {
+            throw KVCacheError.blockRange(from: from, to: to, blocks: table.blocks.count)
         }
-        return out
+        return [UInt8](unsafeUninitializedCapacity: (to - from) * blockBytes) { dst, count in
+            for (i, block) in table.blocks[from..<to].enumerated() {
+                dst.baseAddress!.advanced(by: i * blockBytes).initialize(from: UnsafeRawPointer(storage + block * blockFloats)
+                    .assumingMemoryBound(to: UInt8.self), count: blockBytes)
+            }
+            count = (to - from) * blockBytes
+        }
     }
 
     /// Creates sequence `id` holding `tokens` from bytes made by `exportBlocks` (of a cache with the
@@ -239,6 +249,24 @@ public final class PagedKVCache: @unchecked Sendable {
     }
 
     // MARK: prefix hash
+
+    /// The prefix hashes of every full block held (in use or cached idle): what a decode worker
+    /// reports so the router can send a prompt where its prefix is cached.
+    public var cachedPrefixHashes: [UInt64] { Array(byHash.keys) }
+
+    /// The prefix hash after each full block of `tokens` that `createSequence(_:prompt:)` could
+    /// adopt (never the block holding the last token, which is always computed).
+    public static func prefixHashes(of tokens: [Int32], blockSizeTokens: Int) -> [UInt64] {
+        var hashes: [UInt64] = []
+        var hash = seedHash
+        var b = 0
+        while (b + 1) * blockSizeTokens < tokens.count {
+            hash = chain(hash, Array(tokens[b * blockSizeTokens..<(b + 1) * blockSizeTokens]))
+            hashes.append(hash)
+            b += 1
+        }
+        return hashes
+    }
 
     static let seedHash: UInt64 = 0xCBF2_9CE4_8422_2325
 

@@ -1,0 +1,51 @@
+/// What a worker reports of its load in HEARTBEAT, beyond its running job count, so the router
+/// can route by it (spec: "Worker load"). A decode worker reports its KV cache: free and total
+/// blocks, sequences running and waiting, and the prefix hashes of the full blocks it holds
+/// (`PagedKVCache`'s chained hashes), which the router matches against a prompt's to send it
+/// where its prefix is cached.
+public struct WorkerLoad: Sendable, Equatable {
+    public var freeBlocks: Int
+    public var totalBlocks: Int
+    public var blockSizeTokens: Int
+    public var runningSequences: Int
+    public var waitingSequences: Int
+    /// At most `maxPrefixes`, most recently used first.
+    public var prefixHashes: [UInt64]
+
+    /// 32 KiB of hashes, half the header limit.
+    public static let maxPrefixes = 4096
+
+    public init(freeBlocks: Int, totalBlocks: Int, blockSizeTokens: Int, runningSequences: Int, waitingSequences: Int, prefixHashes: [UInt64] = []) {
+        self.freeBlocks = freeBlocks; self.totalBlocks = totalBlocks; self.blockSizeTokens = blockSizeTokens
+        self.runningSequences = runningSequences; self.waitingSequences = waitingSequences
+        self.prefixHashes = Array(prefixHashes.prefix(Self.maxPrefixes))
+    }
+
+    var header: [String: WireValue] {
+        var bytes = [UInt8](repeating: 0, count: prefixHashes.count * 8)
+        for (i, hash) in prefixHashes.enumerated() {
+            for b in 0..<8 { bytes[i * 8 + b] = UInt8(truncatingIfNeeded: hash >> (8 * UInt64(b))) }
+        }
+        return ["kv_free_blocks": .int(Int64(freeBlocks)), "kv_total_blocks": .int(Int64(totalBlocks)),
+                "kv_block_tokens": .int(Int64(blockSizeTokens)), "sequences": .int(Int64(runningSequences)),
+                "waiting": .int(Int64(waitingSequences)), "prefixes": .binary(bytes)]
+    }
+
+    init(header: [String: WireValue]) throws(WireError) {
+        let fields = HeaderFields(header)
+        let free: Int = try fields.integer("kv_free_blocks"), total: Int = try fields.integer("kv_total_blocks")
+        let blockSize: Int = try fields.integer("kv_block_tokens")
+        guard free >= 0, total >= free, blockSize >= 1 else { throw .invalidField("load", "needs 0 <= kv_free_blocks <= kv_total_blocks and kv_block_tokens >= 1") }
+        var hashes: [UInt64] = []
+        switch header["prefixes"] {
+        case nil, .null?: break
+        case .binary(let bytes)?:
+            guard bytes.count % 8 == 0, bytes.count / 8 <= Self.maxPrefixes else { throw .invalidField("prefixes", "8-byte hashes, at most \(Self.maxPrefixes)") }
+            hashes = (0..<bytes.count / 8).map { i in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 8 + $1]) << (8 * UInt64($1)) } }
+        default:
+            throw .invalidField("prefixes", "expected binary")
+        }
+        self.init(freeBlocks: free, totalBlocks: total, blockSizeTokens: blockSize, runningSequences: try fields.optionalInteger("sequences") ?? 0,
+                  waitingSequences: try fields.optionalInteger("waiting") ?? 0, prefixHashes: hashes)
+    }
+}
