@@ -35,14 +35,30 @@ struct DecodeMain: AsyncParsableCommand {
             help: "Prompts of at least this many tokens go to a prefill worker when one is registered (0: always prefill in place).")
     var prefillMinTokens = 256
 
+    @Option(name: .customLong("early-exit-layers"), help: "Layers of the model that draft for early-exit speculation (0: off).")
+    var earlyExitLayers = 8
+
+    @Option(name: .customLong("draft-model"), help: "Draft model (name or GGUF path) for model speculation; its vocabulary must be the model's.")
+    var draftModel: String?
+
+    @Option(name: .customLong("speculate-max-batch"), help: "Running sequences above which nobody speculates.")
+    var speculateMaxBatch = SpeculationPolicy().maxBatchToSpeculate
+
     func run() async throws {
         let provider = DecodeEngineProvider(settings: .init(
             model: modelOptions.model, threads: modelOptions.threads,
-            engine: .init(kvTokens: kvTokens, blockSizeTokens: 16, maxStepTokens: maxStepTokens, maxRunning: maxRunning)))
+            engine: .init(kvTokens: kvTokens, blockSizeTokens: 16, maxStepTokens: maxStepTokens, maxRunning: maxRunning,
+                          speculation: SpeculationPolicy(maxBatchToSpeculate: speculateMaxBatch)),
+            earlyExitLayers: earlyExitLayers, draftModel: draftModel))
         let logger = options.logger(service: "decode")
-        // Load the model now rather than on the first job; a missing model is reported per job.
-        Task.detached {
-            do { _ = try provider.engine() } catch { logger.warning("model not loaded: \(error)") }
+        if draftModel != nil {
+            // A draft model that cannot draft (another vocabulary) is refused at startup, not per job.
+            _ = try provider.engine()
+        } else {
+            // Load the model now rather than on the first job; a missing model is reported per job.
+            Task.detached {
+                do { _ = try provider.engine() } catch { logger.warning("model not loaded: \(error)") }
+            }
         }
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
         let inbox = try KVHandoffInbox(bind: dataEndpoint)

@@ -28,6 +28,19 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var routerOptions: RouterOptions
     @Option(help: "Model name or GGUF path (with --local).") var model = ModelCatalog.defaultModel.name
     @Option(help: "Compute threads.") var threads = 2
+    @Option(help: "Speculative decoding with this draft method: lookup, early-exit or model (through the router).") var speculative: DraftMethod?
+    @Option(name: .customLong("draft-tokens"), help: "Tokens drafted per step: a number, or auto (adapted to the acceptance rate).")
+    var draftTokens = "auto"
+
+    func validate() throws {
+        if draftTokens != "auto" {
+            guard let k = Int(draftTokens), k >= 1, k <= GenerateParameters.maxDraftTokens else {
+                throw ValidationError("--draft-tokens must be auto or 1...\(GenerateParameters.maxDraftTokens)")
+            }
+            guard speculative != nil else { throw ValidationError("--draft-tokens needs --speculative") }
+        }
+        if speculative != nil && local { throw ValidationError("--speculative runs in the decode service: drop --local") }
+    }
 
     func run() throws {
         guard local else { return try runThroughRouter() }
@@ -81,7 +94,7 @@ struct GenerateCommand: ParsableCommand {
     var parameters: GenerateParameters {
         GenerateParameters(prompt: prompt, chat: chat ? true : nil, system: system, maxTokens: maxTokens,
                            temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
-                           seed: seed, stop: stop.isEmpty ? nil : stop)
+                           seed: seed, stop: stop.isEmpty ? nil : stop, speculative: speculative?.rawValue, draftTokens: Int(draftTokens))
     }
 
     func runThroughRouter() throws {
@@ -130,6 +143,10 @@ struct GenerateCommand: ParsableCommand {
             + (result.prefill.map { p in
                 " (prefill \(p.worker), KV \(p.bytes / 1024) KiB, " + (p.transferMilliseconds.map { String(format: "%.1f ms after the compute", $0) } ?? "transfer time unknown") + ")"
             } ?? "")
+            + (result.speculation.map {
+                " · speculative \(speculative?.rawValue ?? ""): acceptance \(String(format: "%.0f %%", $0.acceptanceRate * 100)),"
+                    + " \(String(format: "%.2f", $0.tokensPerVerification)) tokens per verifying step (\($0.acceptedTokens)/\($0.draftedTokens) drafts)"
+            } ?? "")
             + " · job \(job.uuidString)\n"
         FileHandle.standardError.write(Data(summary.utf8))
     }
@@ -138,3 +155,5 @@ struct GenerateCommand: ParsableCommand {
         Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) * 1e-15
     }
 }
+
+extension DraftMethod: ExpressibleByArgument {}

@@ -22,9 +22,13 @@ public final class DecodeEngine: @unchecked Sendable {
         /// Tokens per forward call at most: the prefill chunk size when prompts wait.
         public var maxStepTokens: Int
         public var maxRunning: Int
+        /// Who speculates and how many tokens it drafts.
+        public var speculation: SpeculationPolicy
 
-        public init(kvTokens: Int = 8192, blockSizeTokens: Int = 16, maxStepTokens: Int = 256, maxRunning: Int = 64) {
+        public init(kvTokens: Int = 8192, blockSizeTokens: Int = 16, maxStepTokens: Int = 256, maxRunning: Int = 64,
+                    speculation: SpeculationPolicy = SpeculationPolicy()) {
             self.kvTokens = kvTokens; self.blockSizeTokens = blockSizeTokens; self.maxStepTokens = maxStepTokens; self.maxRunning = maxRunning
+            self.speculation = speculation
         }
     }
 
@@ -40,6 +44,8 @@ public final class DecodeEngine: @unchecked Sendable {
         public var prefixCachedTokens: Int
         /// Prompt tokens whose keys and values were imported from a prefill worker.
         public var importedTokens: Int
+        /// Speculation over every sequence so far.
+        public var speculation: SpeculationStats
     }
 
     public let model: LlamaModel
@@ -79,19 +85,29 @@ public final class DecodeEngine: @unchecked Sendable {
     private var importedTokens = 0
     /// Precomputed keys and values waiting for their sequence's admission.
     private var imports: [Int: [UInt8]] = [:]
+    /// Draft makers by method; prompt lookup is always there.
+    private var drafters: [DraftMethod: any Drafter]
+    private var speculation = SpeculationStats()
+    private var speculationBySequence: [Int: SpeculationStats] = [:]
 
-    public init(model: LlamaModel, tokenizer: BPETokenizer, configuration: Configuration = Configuration()) {
+    /// `drafters` add draft methods beyond prompt lookup (early exit, a draft model); a sequence
+    /// asking for a method this engine lacks decodes plainly.
+    public init(model: LlamaModel, tokenizer: BPETokenizer, configuration: Configuration = Configuration(), drafters: [any Drafter] = []) {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
+        var byMethod: [DraftMethod: any Drafter] = [.lookup: PromptLookupDrafter()]
+        for d in drafters { byMethod[d.method] = d }
+        self.drafters = byMethod
         cache = PagedKVCache(config: model.config, capacityTokens: configuration.kvTokens, blockSizeTokens: configuration.blockSizeTokens)
         var endOfGeneration = Set<Int32>()
         for id in 0..<Int32(tokenizer.vocabularySize) where tokenizer.isEndOfGeneration(id) { endOfGeneration.insert(id) }
         scheduler = DecodeScheduler(configuration: .init(
             blockCount: cache.blockCount, blockSizeTokens: configuration.blockSizeTokens, contextTokens: model.config.contextLength,
-            maxStepTokens: configuration.maxStepTokens, maxRunning: configuration.maxRunning, endOfGeneration: endOfGeneration))
+            maxStepTokens: configuration.maxStepTokens, maxRunning: configuration.maxRunning, endOfGeneration: endOfGeneration,
+            speculation: configuration.speculation))
         contextTokens = scheduler.configuration.contextTokens
-        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0, importedTokens: 0))
+        latest = Mutex(Snapshot(running: 0, waiting: 0, freeBlocks: cache.blockCount, totalBlocks: cache.blockCount, steps: 0, preemptions: 0, prefixCachedTokens: 0, importedTokens: 0, speculation: SpeculationStats()))
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "tandem-decode-steps"
         self.thread = thread
@@ -105,6 +121,9 @@ public final class DecodeEngine: @unchecked Sendable {
         inbox.signal()
         inbox.unlock()
     }
+
+    /// The draft methods this engine can verify.
+    public var draftMethods: Set<DraftMethod> { Set(drafters.keys) }
 
     /// Bytes of one KV block, the unit of `importedKV`.
     public var kvBlockBytes: Int { cache.blockBytes }
@@ -181,10 +200,11 @@ public final class DecodeEngine: @unchecked Sendable {
     }
 
     private func step() {
-        let step = scheduler.schedule()
+        let proposals = draftProposals()
+        let step = scheduler.schedule(proposals: proposals.mapValues { $0.map(\.token) })
         for id in step.preempted { cache.release(id) }
         preemptions += step.preempted.count
-        var sampled: [Int: Int32] = [:]
+        var accepted: [Int: [Int32]] = [:]
         do {
             var requests: [ForwardRequest] = []
             var requestOfItem: [Int: Int] = [:]
@@ -207,13 +227,21 @@ public final class DecodeEngine: @unchecked Sendable {
                     prefixCachedTokens += cached
                 }
                 requestOfItem[i] = requests.count
-                requests.append(ForwardRequest(sequence: item.sequence, tokens: tokens, logitIndices: item.samples ? [tokens.count - 1] : []))
+                // A verified draft needs the logits after the token before it and after itself.
+                let logitIndices = item.samples ? Array(tokens.count - 1 - item.draftedTokens..<tokens.count) : []
+                requests.append(ForwardRequest(sequence: item.sequence, tokens: tokens, logitIndices: logitIndices))
             }
             let logits = try model.forward(requests, cache: cache)
             for (i, item) in step.items.enumerated() where item.samples {
                 let history = scheduler.sequences[item.sequence]!.tokens
-                sampled[item.sequence] = Sampler.sample(logits: logits[requestOfItem[i]!][0], history: history,
-                                                        parameters: sinks[item.sequence]!.sampling, position: history.count)
+                let rows = logits[requestOfItem[i]!]
+                let sampling = sinks[item.sequence]!.sampling
+                if item.draftedTokens == 0 {
+                    accepted[item.sequence] = [Sampler.sample(logits: rows[0], history: history, parameters: sampling, position: history.count)]
+                } else {
+                    let drafts = Array(proposals[item.sequence]!.prefix(item.draftedTokens))
+                    accepted[item.sequence] = Self.verify(drafts: drafts, logits: rows, history: history, sampling: sampling)
+                }
             }
         } catch {
             // A model or cache failure is a bug: fail the step's sequences, keep serving the others.
@@ -227,8 +255,60 @@ public final class DecodeEngine: @unchecked Sendable {
             return
         }
         steps += 1
-        for event in scheduler.update(step, sampled: sampled) { deliver(event) }
+        for item in step.items where item.draftedTokens > 0 {
+            let n = accepted[item.sequence]!.count - 1
+            speculation.add(drafted: item.draftedTokens, accepted: n)
+            speculationBySequence[item.sequence, default: SpeculationStats()].add(drafted: item.draftedTokens, accepted: n)
+        }
+        let events = scheduler.update(step, accepted: accepted)
+        // Rejected drafts' keys and values go; a finished sequence's cache goes when it is delivered.
+        for item in step.items where item.draftedTokens > 0 {
+            guard let s = scheduler.sequences[item.sequence] else { continue }
+            do {
+                try cache.truncate(item.sequence, toTokenCount: s.computedTokens)
+            } catch {
+                _ = scheduler.cancel(item.sequence)
+                fail(item.sequence, "rolling back rejected drafts failed: \(error)")
+            }
+        }
+        for event in events { deliver(event) }
         publish()
+    }
+
+    /// Drafts for the sequences the scheduler lets speculate, from each one's method. A drafter
+    /// that fails costs its sequences this step's drafts, nothing else.
+    private func draftProposals() -> [Int: [DraftToken]] {
+        let wanted = scheduler.draftRequests()
+        guard !wanted.isEmpty else { return [:] }
+        var byMethod: [DraftMethod: [DraftRequest]] = [:]
+        for (id, count) in wanted {
+            guard let method = scheduler.sequences[id]?.speculation?.method, drafters[method] != nil, let sink = sinks[id] else { continue }
+            byMethod[method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count, sampling: sink.sampling))
+        }
+        var out: [Int: [DraftToken]] = [:]
+        for (method, requests) in byMethod {
+            guard let proposed = try? drafters[method]!.propose(requests) else { continue }
+            out.merge(proposed) { a, _ in a }
+        }
+        return out
+    }
+
+    /// The accepted drafts and the target's next token, from the target's logits after the
+    /// sequence and after each draft (`drafts.count + 1` rows): greedy verification when greedy
+    /// (byte-identical to plain decoding), else the rejection rule keyed by the token positions.
+    static func verify(drafts: [DraftToken], logits rows: [[Float]], history: [Int32], sampling: SamplingParameters) -> [Int32] {
+        if sampling.temperature <= 0 {
+            var context = history
+            var choices: [Int32] = []
+            for (j, row) in rows.enumerated() {
+                choices.append(Sampler.sample(logits: row, history: context, parameters: sampling, position: context.count))
+                if j < drafts.count { context.append(drafts[j].token) }
+            }
+            return SpeculativeVerifier.greedy(drafts: drafts.map(\.token), targetChoices: choices)
+        }
+        return SpeculativeVerifier.verify(candidates: [drafts], seed: sampling.seed, position: history.count) { accepted in
+            Sampler.distribution(logits: rows[accepted.count], history: history + accepted, parameters: sampling)
+        }
     }
 
     private func deliver(_ event: DecodeEvent) {
@@ -245,7 +325,10 @@ public final class DecodeEngine: @unchecked Sendable {
     private func end(_ id: Int, _ reason: FinishReason, text: String) {
         cache.release(id)
         imports[id] = nil
+        for drafter in drafters.values { drafter.release(id) }
+        let stats = speculationBySequence.removeValue(forKey: id)
         guard let sink = sinks.removeValue(forKey: id) else { return }
+        if let stats { sink.continuation.yield(.speculation(stats)) }
         sink.continuation.yield(.finished(reason, text: text, engine: currentSnapshot()))
         sink.continuation.finish()
     }
@@ -253,6 +336,8 @@ public final class DecodeEngine: @unchecked Sendable {
     private func fail(_ id: Int, _ message: String) {
         cache.release(id)
         imports[id] = nil
+        for drafter in drafters.values { drafter.release(id) }
+        speculationBySequence[id] = nil
         guard let sink = sinks.removeValue(forKey: id) else { return }
         sink.continuation.yield(.failed(message: message, invalidRequest: false))
         sink.continuation.finish()
@@ -261,7 +346,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private func currentSnapshot() -> Snapshot {
         Snapshot(running: scheduler.running.count, waiting: scheduler.waiting.count, freeBlocks: cache.freeBlockCount,
                  totalBlocks: cache.blockCount, steps: steps, preemptions: preemptions,
-                 prefixCachedTokens: prefixCachedTokens, importedTokens: importedTokens)
+                 prefixCachedTokens: prefixCachedTokens, importedTokens: importedTokens, speculation: speculation)
     }
 
     private func publish() {

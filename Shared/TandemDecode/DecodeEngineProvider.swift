@@ -11,8 +11,14 @@ public final class DecodeEngineProvider: Sendable {
         public var model: String
         public var threads: Int
         public var engine: DecodeEngine.Configuration
-        public init(model: String = ModelCatalog.defaultModel.name, threads: Int = 2, engine: DecodeEngine.Configuration = .init()) {
+        /// Layers of the target that draft for `early-exit` speculation (0: no early-exit drafts).
+        public var earlyExitLayers: Int
+        /// A draft model (name or GGUF path) for `model` speculation; its vocabulary must be the target's.
+        public var draftModel: String?
+        public init(model: String = ModelCatalog.defaultModel.name, threads: Int = 2, engine: DecodeEngine.Configuration = .init(),
+                    earlyExitLayers: Int = 0, draftModel: String? = nil) {
             self.model = model; self.threads = threads; self.engine = engine
+            self.earlyExitLayers = earlyExitLayers; self.draftModel = draftModel
         }
     }
 
@@ -36,7 +42,20 @@ public final class DecodeEngineProvider: Sendable {
                 let file = try GGUFFile(path: path)
                 let tokenizer = try BPETokenizer(file: file)
                 let model = try LlamaModel(file: file, threads: settings.threads)
-                let made = DecodeEngine(model: model, tokenizer: tokenizer, configuration: settings.engine)
+                var drafters: [any Drafter] = []
+                if settings.earlyExitLayers > 0 {
+                    guard settings.earlyExitLayers < model.config.blockCount else {
+                        throw DecodeSetupError("--early-exit-layers must be below the model's \(model.config.blockCount) layers")
+                    }
+                    drafters.append(ModelDrafter(earlyExitOf: model, layers: settings.earlyExitLayers, kvTokens: settings.engine.kvTokens))
+                }
+                if let draft = settings.draftModel {
+                    let draftFile = try GGUFFile(path: try Self.modelPath(draft))
+                    drafters.append(try ModelDrafter(draft: try LlamaModel(file: draftFile, threads: settings.threads),
+                                                     draftTokenizer: try BPETokenizer(file: draftFile), targetTokenizer: tokenizer,
+                                                     kvTokens: settings.engine.kvTokens))
+                }
+                let made = DecodeEngine(model: model, tokenizer: tokenizer, configuration: settings.engine, drafters: drafters)
                 engine = made
                 return made
             } catch {

@@ -15,11 +15,14 @@ public struct DecodeRequest: Sendable {
     /// computed them): when the sequence is admitted the executor imports them instead of
     /// computing them. A preempted sequence recomputes them like any other tokens.
     public var precomputedTokens: Int
+    /// Set to verify drafted tokens for this sequence (speculative decoding).
+    public var speculation: SpeculationSettings?
 
-    public init(prompt: [Int32], resumed: [Int32] = [], maxTokens: Int, priority: Int32 = 0, stops: [String] = [], precomputedTokens: Int = 0) {
+    public init(prompt: [Int32], resumed: [Int32] = [], maxTokens: Int, priority: Int32 = 0, stops: [String] = [], precomputedTokens: Int = 0,
+                speculation: SpeculationSettings? = nil) {
         precondition(precomputedTokens >= 0 && precomputedTokens <= prompt.count, "precomputed tokens beyond the prompt")
         self.prompt = prompt; self.resumed = resumed; self.maxTokens = maxTokens; self.priority = priority; self.stops = stops
-        self.precomputedTokens = precomputedTokens
+        self.precomputedTokens = precomputedTokens; self.speculation = speculation
     }
 }
 

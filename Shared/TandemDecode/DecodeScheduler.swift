@@ -19,6 +19,9 @@ import TandemModel
 /// - Stops: end-of-generation tokens, stop strings (held back until they can no longer match),
 ///   `maxTokens`, and the context (`contextTokens`).
 /// - Cancellation removes a sequence at once and its blocks count as free for the next step.
+/// - Speculation: `draftRequests()` says who drafts and how many tokens; `schedule(proposals:)`
+///   verifies them in the same step; `update(accepted:)` takes 1 to k + 1 tokens per sequence
+///   (`DecodeScheduler+Speculation.swift`, docs/generate.md).
 ///
 /// ```swift
 /// var scheduler = DecodeScheduler(configuration: .init(blockCount: 64, blockSizeTokens: 16, contextTokens: 1024))
@@ -41,13 +44,16 @@ public struct DecodeScheduler: Sendable {
         public var maxRunning: Int
         /// Tokens that end a generation.
         public var endOfGeneration: Set<Int32>
+        /// Who speculates and how many tokens it drafts.
+        public var speculation: SpeculationPolicy
 
         public init(blockCount: Int, blockSizeTokens: Int, contextTokens: Int, maxStepTokens: Int = 256,
-                    maxRunning: Int = 64, endOfGeneration: Set<Int32> = []) {
+                    maxRunning: Int = 64, endOfGeneration: Set<Int32> = [], speculation: SpeculationPolicy = SpeculationPolicy()) {
             precondition(blockCount > 0 && blockSizeTokens > 0 && maxStepTokens > 0 && maxRunning > 0)
             self.blockCount = blockCount; self.blockSizeTokens = blockSizeTokens
             self.contextTokens = min(contextTokens, blockCount * blockSizeTokens)
             self.maxStepTokens = maxStepTokens; self.maxRunning = maxRunning; self.endOfGeneration = endOfGeneration
+            self.speculation = speculation
         }
     }
 
@@ -85,7 +91,7 @@ public struct DecodeScheduler: Sendable {
         }
         var sequence = DecodeSequence(id: id, priority: request.priority, arrival: nextArrival, promptTokenCount: request.prompt.count,
                                       maxTokens: request.maxTokens, tokens: request.prompt, text: text,
-                                      stopMatcher: StopStringMatcher(stops: request.stops))
+                                      stopMatcher: StopStringMatcher(stops: request.stops), speculation: request.speculation)
         // At least the last token is computed, for its logits.
         sequence.importableTokens = min(request.precomputedTokens, length - 1)
         nextArrival += 1
@@ -113,7 +119,11 @@ public struct DecodeScheduler: Sendable {
     // MARK: the step
 
     /// The next batch. Call `update` with it before scheduling again.
-    public mutating func schedule() -> DecodeStep {
+    ///
+    /// `proposals` are drafted tokens for sequences that `draftRequests()` named: each is verified
+    /// in this step as far as the step budget and free blocks allow (a draft never preempts
+    /// anything), and ignored for a sequence that may not speculate now.
+    public mutating func schedule(proposals: [Int: [Int32]] = [:]) -> DecodeStep {
         precondition(pending == nil, "schedule() twice without update()")
         var step = DecodeStep()
         var budget = configuration.maxStepTokens
@@ -152,8 +162,18 @@ public struct DecodeScheduler: Sendable {
             }
             free -= need
             budget -= n
-            step.items.append(.init(sequence: id, tokens: Array(s.tokens[s.computedTokens..<s.computedTokens + n]),
-                                    samples: s.computedTokens + n == s.tokens.count, startsSequence: s.computedTokens == 0))
+            var tokens = Array(s.tokens[s.computedTokens..<s.computedTokens + n])
+            var drafted = 0
+            if n == 1, s.computedTokens > 0, let proposal = proposals[id], let allowed = draftAllowance(for: s) {
+                // Drafts ride in the same call; each costs budget and, past the block being filled, blocks.
+                drafted = min(proposal.count, allowed, budget)
+                while drafted > 0, blocks(for: s.tokens.count + drafted) - blocks(for: s.tokens.count) > free { drafted -= 1 }
+                tokens += proposal.prefix(drafted)
+                free -= blocks(for: s.tokens.count + drafted) - blocks(for: s.tokens.count)
+                budget -= drafted
+            }
+            step.items.append(.init(sequence: id, tokens: tokens, samples: s.computedTokens + n == s.tokens.count,
+                                    startsSequence: s.computedTokens == 0, draftedTokens: drafted))
             i += 1
         }
 
@@ -180,6 +200,14 @@ public struct DecodeScheduler: Sendable {
     /// happened: tokens with their text, and finishes. Finished sequences are gone from the
     /// scheduler; the executor releases their cache.
     public mutating func update(_ step: DecodeStep, sampled: [Int: Int32]) -> [DecodeEvent] {
+        update(step, accepted: sampled.mapValues { [$0] })
+    }
+
+    /// `update` for steps that verified drafts: per sampling item, the accepted drafts followed by
+    /// the target's own token (1 to `draftedTokens + 1` tokens; exactly one without drafts). A
+    /// speculating sequence's rejected positions stay counted until this returns: the executor
+    /// then truncates its cache to `sequences[id].computedTokens`.
+    public mutating func update(_ step: DecodeStep, accepted: [Int: [Int32]]) -> [DecodeEvent] {
         precondition(pending == step, "update() with a step that schedule() did not return last")
         pending = nil
         var events: [DecodeEvent] = []
@@ -188,19 +216,29 @@ public struct DecodeScheduler: Sendable {
             s.computedTokens += item.importedTokens + item.tokens.count
             if item.startsSequence { s.importableTokens = 0 }
             guard item.samples else { sequences[item.sequence] = s; continue }
-            guard let token = sampled[item.sequence] else {
-                preconditionFailure("no sampled token for sequence \(item.sequence)")
+            guard let tokens = accepted[item.sequence], !tokens.isEmpty, tokens.count <= item.draftedTokens + 1 else {
+                preconditionFailure("sequence \(item.sequence) needs 1 to \(item.draftedTokens + 1) tokens")
             }
-            let index = s.generatedCount
-            var (text, finish) = Self.accept(token, into: &s, configuration: configuration)
-            if let finish {
-                text += Self.tail(of: &s, finish: finish)
+            if item.draftedTokens > 0 {
+                precondition(tokens.dropLast().elementsEqual(item.drafts.prefix(tokens.count - 1)), "accepted tokens that were not drafted")
+                // The rejected drafts' positions are computed but no longer part of the sequence.
+                s.computedTokens -= item.draftedTokens - (tokens.count - 1)
+                Self.recordVerification(of: &s, drafted: item.draftedTokens, accepted: tokens.count - 1)
+            }
+            var finished = false
+            for token in tokens {
+                let index = s.generatedCount
+                var (text, finish) = Self.accept(token, into: &s, configuration: configuration)
+                if let finish { text += Self.tail(of: &s, finish: finish) }
+                events.append(.token(sequence: item.sequence, index: index, token: token, text: text, finish: finish))
+                if finish != nil { finished = true; break }
+            }
+            if finished {
                 sequences[item.sequence] = nil
                 running.removeAll { $0 == item.sequence }
             } else {
                 sequences[item.sequence] = s
             }
-            events.append(.token(sequence: item.sequence, index: index, token: token, text: text, finish: finish))
         }
         return events
     }

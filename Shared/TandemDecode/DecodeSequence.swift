@@ -26,6 +26,17 @@ public struct DecodeSequence: Sendable {
 
     var text: any TokenTextStream
     var stopMatcher: StopStringMatcher
+
+    /// Set when the sequence speculates.
+    public let speculation: SpeculationSettings?
+    /// Speculation counts: verification steps, drafted and accepted tokens.
+    public internal(set) var verifications = 0
+    public internal(set) var draftedTokens = 0
+    public internal(set) var acceptedDraftTokens = 0
+    /// Drafts tried and accepted with recent steps weighted more (decay per step), for the
+    /// adaptive draft length. A draft counts as tried when all before it were accepted.
+    var recentTried = 0.0
+    var recentAccepted = 0.0
 }
 
 /// Turns generated tokens into text as they come; `StreamingDetokenizer` in the service, a table

@@ -13,11 +13,17 @@ public struct DecodeStep: Sendable, Equatable {
         /// With `startsSequence`: this many leading tokens are imported (precomputed keys and
         /// values), and `tokens` follow them.
         public var importedTokens: Int
+        /// The last this many of `tokens` are drafts to verify: logits are needed at every one of
+        /// the last `draftedTokens + 1` positions, and update() takes 1 to `draftedTokens + 1` tokens.
+        public var draftedTokens: Int
 
-        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0) {
+        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0, draftedTokens: Int = 0) {
             self.sequence = sequence; self.tokens = tokens; self.samples = samples; self.startsSequence = startsSequence
-            self.importedTokens = importedTokens
+            self.importedTokens = importedTokens; self.draftedTokens = draftedTokens
         }
+
+        /// The drafted tokens being verified.
+        public var drafts: ArraySlice<Int32> { tokens.suffix(draftedTokens) }
     }
 
     public var items: [Item] = []

@@ -50,7 +50,12 @@ public struct GenerateHandler: JobHandler {
             throw JobFailure(code: "invalid_params", message: "\(DecodeAdmissionError.promptTooLong(tokens: prompt.count + resumed.count, contextTokens: engine.contextTokens))", retryable: false)
         }
         let maxTokens = params.maxTokens ?? GenerateParameters.defaultMaxTokens
-        var request = DecodeRequest(prompt: prompt, resumed: resumed, maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [])
+        let speculation = params.speculation
+        if let method = speculation?.method, !engine.draftMethods.contains(method) {
+            throw JobFailure(code: "invalid_params", message: "this decode worker cannot draft with `\(method.rawValue)` (it has \(engine.draftMethods.map(\.rawValue).sorted().joined(separator: ", ")))", retryable: false)
+        }
+        var request = DecodeRequest(prompt: prompt, resumed: resumed, maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [],
+                                    speculation: speculation)
         var ids = resumed
         var text = Self.replayedText(resumed, tokenizer: engine.tokenizer, stops: params.stop ?? [])
         var firstToken: ContinuousClock.Instant?
@@ -72,7 +77,7 @@ public struct GenerateHandler: JobHandler {
         if let outcome = prefilled {
             let first = outcome.handoff.firstToken
             request = DecodeRequest(prompt: prompt, resumed: [first], maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [],
-                                    precomputedTokens: prompt.count)
+                                    precomputedTokens: prompt.count, speculation: speculation)
             importedKV = outcome.handoff.bytes
             firstToken = .now
             let piece = Self.replayedText([first], tokenizer: engine.tokenizer, stops: params.stop ?? [])
@@ -84,6 +89,7 @@ public struct GenerateHandler: JobHandler {
 
         var outcome: (FinishReason, DecodeEngine.Snapshot)?
         var cachedPromptTokens: Int?
+        var speculated: SpeculationStats?
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         try await withTaskCancellationHandler {
@@ -95,6 +101,8 @@ public struct GenerateHandler: JobHandler {
                     text += piece
                     let data = try encoder.encode(GeneratePartial(text: piece, ids: [token]))
                     context.emit(seq: Int64(index), data: String(decoding: data, as: UTF8.self))
+                case .speculation(let stats):
+                    speculated = stats
                 case .prefixCached(let tokens):
                     if cachedPromptTokens == nil { cachedPromptTokens = tokens }
                 case .finished(let reason, let piece, let snapshot):
@@ -126,7 +134,8 @@ public struct GenerateHandler: JobHandler {
             finishReason: reason.rawValue, worker: workerName,
             timings: .init(ttftMilliseconds: Self.seconds(first - arrived) * 1000, totalMilliseconds: Self.seconds(end - arrived) * 1000,
                            decodeTokensPerSecond: decoded > 1 && decodeSeconds > 0 ? Double(decoded - 1) / decodeSeconds : 0),
-            kv: .init(freeBlocks: snapshot.freeBlocks, totalBlocks: snapshot.totalBlocks, running: snapshot.running, waiting: snapshot.waiting))
+            kv: .init(freeBlocks: snapshot.freeBlocks, totalBlocks: snapshot.totalBlocks, running: snapshot.running, waiting: snapshot.waiting),
+            speculation: speculated ?? (speculation != nil ? SpeculationStats() : nil))
         return JobOutcome(result: String(decoding: try encoder.encode(result), as: UTF8.self))
     }
 

@@ -25,21 +25,34 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
     public var seed: UInt64?
     public var stop: [String]?
     public var resumeTokens: [Int32]?
+    /// Draft method for speculative decoding (`lookup`, `early-exit`, `model`); absent: none.
+    public var speculative: String?
+    /// Tokens drafted per step; absent: adapted to the measured acceptance.
+    public var draftTokens: Int?
 
     public static let defaultMaxTokens = 128
+    public static let maxDraftTokens = 16
 
     enum CodingKeys: String, CodingKey {
         case prompt, messages, chat, system, temperature, seed, stop
         case maxTokens = "max_tokens", topK = "top_k", topP = "top_p", minP = "min_p"
         case repetitionPenalty = "repetition_penalty", resumeTokens = "resume_tokens"
+        case speculative, draftTokens = "draft_tokens"
     }
 
     public init(prompt: String? = nil, messages: [Message]? = nil, chat: Bool? = nil, system: String? = nil, maxTokens: Int? = nil,
                 temperature: Float? = nil, topK: Int? = nil, topP: Float? = nil, minP: Float? = nil, repetitionPenalty: Float? = nil,
-                seed: UInt64? = nil, stop: [String]? = nil, resumeTokens: [Int32]? = nil) {
+                seed: UInt64? = nil, stop: [String]? = nil, resumeTokens: [Int32]? = nil, speculative: String? = nil, draftTokens: Int? = nil) {
         self.prompt = prompt; self.messages = messages; self.chat = chat; self.system = system; self.maxTokens = maxTokens
         self.temperature = temperature; self.topK = topK; self.topP = topP; self.minP = minP
         self.repetitionPenalty = repetitionPenalty; self.seed = seed; self.stop = stop; self.resumeTokens = resumeTokens
+        self.speculative = speculative; self.draftTokens = draftTokens
+    }
+
+    /// The speculation asked for, if any (call `validate` first).
+    public var speculation: SpeculationSettings? {
+        guard let method = speculative.flatMap(DraftMethod.init(rawValue:)) else { return nil }
+        return SpeculationSettings(method: method, draftTokens: draftTokens)
     }
 
     public var sampling: SamplingParameters {
@@ -72,6 +85,13 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
         if let p = topP, !(p > 0 && p <= 1) { throw ParameterError("`top_p` must be in (0, 1]") }
         if let p = minP, !(p >= 0 && p <= 1) { throw ParameterError("`min_p` must be in [0, 1]") }
         if let r = repetitionPenalty, !(r > 0 && r.isFinite) { throw ParameterError("`repetition_penalty` must be > 0") }
+        if let m = speculative, DraftMethod(rawValue: m) == nil {
+            throw ParameterError("`speculative` must be one of \(DraftMethod.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(m)\")")
+        }
+        if let k = draftTokens {
+            guard speculative != nil else { throw ParameterError("`draft_tokens` needs `speculative`") }
+            guard k >= 1 && k <= Self.maxDraftTokens else { throw ParameterError("`draft_tokens` must be in 1...\(Self.maxDraftTokens)") }
+        }
     }
 
     /// The prompt's token ids: a chat rendered with the model's template (special tokens parsed),

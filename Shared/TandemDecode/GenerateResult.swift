@@ -56,9 +56,11 @@ public struct GenerateResult: Codable, Sendable, Equatable {
     public var worker: String
     public var timings: Timings
     public var kv: KVState
+    /// What speculative decoding did (absent when the job did not speculate).
+    public var speculation: SpeculationStats?
 
     enum CodingKeys: String, CodingKey {
-        case text, ids, worker, timings, kv, prefill
+        case text, ids, worker, timings, kv, prefill, speculation
         case promptTokens = "prompt_tokens", cachedPromptTokens = "cached_prompt_tokens", completionTokens = "completion_tokens", resumedTokens = "resumed_tokens"
         case finishReason = "finish_reason"
     }

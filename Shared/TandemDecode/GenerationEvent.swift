@@ -5,6 +5,8 @@ public enum GenerationEvent: Sendable {
     case token(index: Int, token: Int32, text: String)
     /// This many prompt tokens were found in the KV cache (prefix caching) and not computed.
     case prefixCached(tokens: Int)
+    /// What speculation did for this sequence, just before `finished` (only when it speculated).
+    case speculation(SpeculationStats)
     /// The end. `text` is a tail not attached to a token (after cancellation or a resume that
     /// had already finished).
     case finished(FinishReason, text: String, engine: DecodeEngine.Snapshot)

@@ -400,4 +400,23 @@ final class GenerateIntegrationTests: XCTestCase {
         XCTAssertTrue(missing.final.error?.hasPrefix("model missing") == true, "\(missing.final)")
         XCTAssertTrue(missing.final.error?.contains("tandem models pull smollm2-135m") == true, "\(missing.final)")
     }
+
+    func testSpeculativeGenerationThroughTheStackMatchesLocalAndReportsAcceptance() throws {
+        let router = try startStack()
+        let passage = "The mill by the bridge was built in 1821, burned in 1903, and rebuilt in brick the following year."
+        let params = GenerateParameters(prompt: "Repeat this text exactly:\n\(passage)", chat: true, maxTokens: 32, speculative: "lookup")
+        let streamed = try generate(router, params)
+        try assertMatchesLocal(streamed, params)
+        let stats = try XCTUnwrap(streamed.result?.speculation)
+        XCTAssertGreaterThan(stats.acceptedTokens, 0, "\(stats)")
+        XCTAssertEqual(streamed.partials.count, streamed.result?.ids.count, "accepted drafts stream one partial per token")
+
+        // A method the worker lacks, or a bad draft length, is refused with a clear error.
+        let missing = try generate(router, .init(prompt: "Hi", maxTokens: 4, speculative: "model"))
+        XCTAssertEqual(missing.final.code, "invalid_params")
+        XCTAssertTrue(missing.final.error?.contains("cannot draft with `model`") == true, "\(missing.final)")
+        let bad = try generate(router, .init(prompt: "Hi", maxTokens: 4, speculative: "lookup", draftTokens: 99))
+        XCTAssertEqual(bad.final.code, "invalid_params")
+        XCTAssertTrue(bad.final.error?.contains("draft_tokens") == true, "\(bad.final)")
+    }
 }

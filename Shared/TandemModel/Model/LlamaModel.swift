@@ -41,7 +41,12 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Runs the batch and returns, per request, one logits vector (`vocabularySize` floats) per
     /// entry of its `logitIndices`.
-    public func forward(_ batch: [ForwardRequest], cache: PagedKVCache) throws -> [[[Float]]] {
+    ///
+    /// With `layers`, only the first that many blocks run before the output norm and head (early
+    /// exit: the model drafting for itself); `cache` then needs only that many layers.
+    public func forward(_ batch: [ForwardRequest], cache: PagedKVCache, layers: Int? = nil) throws -> [[[Float]]] {
+        let layerCount = layers ?? config.blockCount
+        precondition(layerCount >= 1 && layerCount <= config.blockCount && cache.layerCount >= layerCount, "layers beyond the model or the cache")
         let c = config
         let dim = c.embeddingLength, kvDim = c.kvDimension, hd = c.headDimension, ff = c.feedForwardLength
         let tokenCount = batch.reduce(0) { $0 + $1.tokens.count }
@@ -91,7 +96,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
 
-        for (layer, w) in weights.blocks.enumerated() {
+        for (layer, w) in weights.blocks.prefix(layerCount).enumerated() {
             // Attention.
             normalizeAndQuantize(x, weight: w.attentionNorm, tokens: tokenCount, scratch: scratch)
             Matmul.multiply([

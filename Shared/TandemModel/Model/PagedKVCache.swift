@@ -147,14 +147,34 @@ public final class PagedKVCache: @unchecked Sendable {
         tables[id] = table
     }
 
-    /// Drops the last `count` positions of a sequence (rejected speculative tokens).
+    /// Keeps the first `count` positions of a sequence and drops the rest (rejected speculative
+    /// tokens).
+    ///
+    /// A block is immutable only once it is full and its tokens are kept: the forward pass seals
+    /// every block its tokens fill, drafts included, so a sealed block that truncation leaves
+    /// partial is unsealed here before its free slots are written again — its prefix hash is
+    /// forgotten, or, if another sequence adopted it meanwhile, this sequence takes a private copy.
     public func truncate(_ id: Int, toTokenCount count: Int) throws {
         guard var table = tables[id] else { throw KVCacheError.unknownSequence(id) }
         guard count < table.tokenCount else { return }
         table.tokens.removeLast(table.tokenCount - count)
         let keep = (count + blockSizeTokens - 1) / blockSizeTokens
         while table.blocks.count > keep { decrement(table.blocks.removeLast()) }
-        table.sealedBlocks = min(table.sealedBlocks, count / blockSizeTokens)
+        let full = count / blockSizeTokens
+        if table.sealedBlocks > full, full < table.blocks.count {
+            let block = table.blocks[full]
+            if refcounts[block] == 1 {
+                if let h = blockHash[block], byHash[h] == block { byHash[h] = nil }
+                blockHash[block] = nil
+                blockTokens[block] = []
+            } else {
+                let copy = try allocate()
+                (storage + copy * blockFloats).update(from: storage + block * blockFloats, count: blockFloats)
+                decrement(block)
+                table.blocks[full] = copy
+            }
+        }
+        table.sealedBlocks = min(table.sealedBlocks, full)
         tables[id] = table
     }
 

@@ -21,4 +21,12 @@ public enum CounterRNG {
     public static func uniform(seed: UInt64, position: Int) -> Double {
         Double(bits(seed: seed, position: position) >> 11) * 0x1.0p-53
     }
+
+    /// A uniform number for (seed, position) from one of several independent streams: speculative
+    /// verification needs more than one draw per position (an acceptance coin per draft, a
+    /// residual draw), each as reproducible as the plain draw. Stream 0 is `uniform(seed:position:)`.
+    public static func uniform(seed: UInt64, position: Int, stream: UInt64) -> Double {
+        let keyed = stream == 0 ? seed : seed ^ mix(0xD1B5_4A32_D192_ED03 &* stream)
+        return uniform(seed: keyed, position: position)
+    }
 }

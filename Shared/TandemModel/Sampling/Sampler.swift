@@ -5,6 +5,21 @@ public enum Sampler {
     /// The token for `position` (the index of the token being generated in its sequence, which
     /// keys the random draw). `history` is the sequence so far, for the repetition penalty.
     public static func sample(logits: [Float], history: [Int32], parameters p: SamplingParameters, position: Int) -> Int32 {
+        let l = penalized(logits, history: history, parameters: p)
+        if p.temperature <= 0 { return argmax(l) }
+        return distribution(penalized: l, parameters: p).draw(CounterRNG.uniform(seed: p.seed, position: position))
+    }
+
+    /// What `sample` draws from: a point mass on the argmax when greedy, else the candidates
+    /// left by top-k, temperature, top-p and min-p with their weights.
+    public static func distribution(logits: [Float], history: [Int32], parameters p: SamplingParameters) -> TokenDistribution {
+        let l = penalized(logits, history: history, parameters: p)
+        if p.temperature <= 0 { return .pointMass(argmax(l)) }
+        return distribution(penalized: l, parameters: p)
+    }
+
+    /// The logits with the repetition penalty applied to the recent history.
+    static func penalized(_ logits: [Float], history: [Int32], parameters p: SamplingParameters) -> [Float] {
         var l = logits
         if p.repetitionPenalty != 1 {
             for t in Set(history.suffix(p.repetitionWindow)) where t >= 0 && Int(t) < l.count {
@@ -12,8 +27,10 @@ public enum Sampler {
                 l[Int(t)] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty
             }
         }
-        if p.temperature <= 0 { return argmax(l) }
+        return l
+    }
 
+    private static func distribution(penalized l: [Float], parameters p: SamplingParameters) -> TokenDistribution {
         // Candidates sorted by logit, most likely first (ties: lower id first).
         var candidates = Array(0..<l.count)
         if p.topK > 0 && p.topK < l.count {
@@ -40,15 +57,8 @@ public enum Sampler {
             let keep = probs.firstIndex { $0 < threshold } ?? probs.count
             candidates.removeLast(candidates.count - keep)
             probs.removeLast(probs.count - keep)
-            total = probs.reduce(0, +)
         }
-        let u = CounterRNG.uniform(seed: p.seed, position: position) * total
-        var acc = 0.0
-        for (i, q) in probs.enumerated() {
-            acc += q
-            if u < acc { return Int32(candidates[i]) }
-        }
-        return Int32(candidates[candidates.count - 1])
+        return TokenDistribution(tokens: candidates.map { Int32($0) }, weights: probs)
     }
 
     /// The index of the largest logit (the lowest index on ties).

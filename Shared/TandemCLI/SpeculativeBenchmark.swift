@@ -1,0 +1,175 @@
+import Foundation
+import TandemDecode
+import TandemModel
+
+/// `tandem bench generate --speculative METHOD`: plain and speculative decoding side by side in
+/// one decode engine in this process, on an input-grounded workload (repeat or edit a ~300-token
+/// passage) and on open chat, at each concurrency; then llama.cpp's prompt-lookup decoding
+/// (llama-cpp-python's `LlamaPromptLookupDecoding`) on the concurrency-1 grounded generation.
+///
+/// Every level runs the same generations twice, plain then speculative, interleaved level by
+/// level, so the two figures of a row share the machine's load; tokens/s counts generated tokens
+/// over the wall time from submission to the last token (prompt processing included).
+struct SpeculativeBenchmark {
+    var method: DraftMethod
+    var draftTokens: Int?
+    var levels: [Int]
+    var model: String
+    var threads: Int
+    var groundedTokens: Int
+    var chatTokens: Int
+    var earlyExitLayers: Int
+    var draftModel: String?
+    var speculateMaxBatch: Int
+    var python: String
+    var json: Bool
+
+    static let passage = """
+        The old lighthouse on the northern cape was built in 1856 from granite quarried on the island itself. \
+        For ninety years a keeper and his family lived in the small stone house at its foot, trimming the wick \
+        every four hours, winding the clockwork that turned the lens, and writing the weather into a leather \
+        logbook that is now kept in the town library. In the winter of 1903 a storm broke three panes of the \
+        lantern room, and the keeper's daughter, Margaret, held a sheet of canvas against the gap for most of \
+        the night so that the light would not go out. Ships passing the cape that night reported the beam as \
+        steady as ever. The light was electrified in 1948, automated in 1976, and finally switched off in 2011, \
+        when satellite navigation had made it unnecessary. Today the tower belongs to a small trust of local \
+        volunteers. They open it to visitors on summer weekends, sell postcards and honey from the keeper's \
+        garden, and repaint the iron railings every other spring. From the gallery at the top, on a clear day, \
+        you can see the mountains on the far side of the bay, the fishing boats returning in the late \
+        afternoon, and, if you are lucky, the seals that sleep on the rocks below the western cliff.
+        """
+
+    static let groundedPrompts = [
+        "Repeat the following text exactly, word for word:\n\n\(passage)",
+        "Rewrite the following text, changing every year to words (for example 1856 becomes eighteen fifty-six) and keeping everything else the same:\n\n\(passage)",
+        "Copy the following text and replace the name Margaret with Ellen:\n\n\(passage)",
+        "Fix any spelling mistakes in the following text and output the whole corrected text:\n\n\(passage)",
+    ]
+
+    func run() throws {
+        let file = try GGUFFile(path: try ModelLoading.resolve(model))
+        let tokenizer = try BPETokenizer(file: file)
+        let llama = try LlamaModel(file: file, threads: threads)
+        var drafters: [any Drafter] = []
+        if method == .earlyExit { drafters.append(ModelDrafter(earlyExitOf: llama, layers: earlyExitLayers)) }
+        if method == .model {
+            let draftFile = try GGUFFile(path: try ModelLoading.resolve(draftModel ?? model))
+            drafters.append(try ModelDrafter(draft: try LlamaModel(file: draftFile, threads: threads), draftTokenizer: try BPETokenizer(file: draftFile),
+                                             targetTokenizer: tokenizer))
+        }
+        // A large --speculate-max-batch keeps speculation on at every level: what it would cost
+        // where the default policy switches it off.
+        let engine = DecodeEngine(model: llama, tokenizer: tokenizer,
+                                  configuration: .init(kvTokens: 16_384, speculation: SpeculationPolicy(maxBatchToSpeculate: speculateMaxBatch)),
+                                  drafters: drafters)
+        defer { engine.shutdown() }
+        let grounded = try Self.groundedPrompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
+        let chat = try BenchGenerateCommand.prompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
+        print("speculative \(method.rawValue), draft tokens \(draftTokens.map(String.init) ?? "auto"), speculation off above \(speculateMaxBatch) running, \(threads) threads, load average \(BenchModelCommand.loadAverage())")
+        for (name, prompts, maxTokens) in [("grounded", grounded, groundedTokens), ("chat", chat, chatTokens)] {
+            for level in levels {
+                let work = (0..<level).map { prompts[$0 % prompts.count] }
+                let plain = Self.measure(engine, work, maxTokens: maxTokens, speculation: nil)
+                let speculative = Self.measure(engine, work, maxTokens: maxTokens, speculation: SpeculationSettings(method: method, draftTokens: draftTokens))
+                report(workload: name, level: level, plain: plain, speculative: speculative)
+            }
+        }
+        // The concurrency-1 row's generation: the same prompt ids and length.
+        try runLlamaCpp(path: file.path, prompts: [grounded[0]])
+        print("load average after: \(BenchModelCommand.loadAverage())")
+    }
+
+    struct Measurement {
+        var tokens = 0
+        var seconds = 0.0
+        var stats = SpeculationStats()
+        var ids: [[Int32]] = []
+        var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+    }
+
+    /// Runs the generations at once (greedy) and waits for all of them.
+    static func measure(_ engine: DecodeEngine, _ prompts: [[Int32]], maxTokens: Int, speculation: SpeculationSettings?) -> Measurement {
+        let start = ContinuousClock.now
+        let streams = prompts.map { engine.submit(DecodeRequest(prompt: $0, maxTokens: maxTokens, speculation: speculation), sampling: .greedy).events }
+        let results = UnsafeMutableBufferPointer<(ids: [Int32], stats: SpeculationStats?)>.allocate(capacity: streams.count)
+        results.initialize(repeating: ([], nil))
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        let group = DispatchGroup()
+        for (i, events) in streams.enumerated() {
+            group.enter()
+            Task {
+                var ids: [Int32] = [], stats: SpeculationStats?
+                for await event in events {
+                    if case .token(_, let token, _) = event { ids.append(token) }
+                    if case .speculation(let s) = event { stats = s }
+                }
+                shared[i] = (ids, stats)
+                group.leave()
+            }
+        }
+        group.wait()
+        var m = Measurement()
+        m.seconds = GenerateCommand.milliseconds(ContinuousClock.now - start) / 1000
+        for r in results {
+            m.tokens += r.ids.count
+            m.ids.append(r.ids)
+            if let s = r.stats {
+                m.stats = SpeculationStats(verifications: m.stats.verifications + s.verifications, draftedTokens: m.stats.draftedTokens + s.draftedTokens,
+                                           acceptedTokens: m.stats.acceptedTokens + s.acceptedTokens)
+            }
+        }
+        return m
+    }
+
+    private func report(workload: String, level: Int, plain: Measurement, speculative: Measurement) {
+        let identical = plain.ids == speculative.ids
+        let row: [String: Any] = [
+            "workload": workload, "concurrency": level, "tokens": speculative.tokens,
+            "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,
+            "speedup": plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0,
+            "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
+            "greedy_identical": identical,
+        ]
+        if json { print(JSONOutput.compact(row)); return }
+        print(String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d tokens, output %@",
+                     workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
+                     speculative.tokensPerSecond, row["speedup"] as! Double, speculative.stats.acceptanceRate * 100,
+                     speculative.stats.tokensPerVerification, speculative.tokens, identical ? "identical" : "DIFFERENT"))
+    }
+
+    /// llama.cpp with and without `LlamaPromptLookupDecoding` on `prompts`, one stream.
+    private func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
+        guard !python.isEmpty else { return }
+        guard FileManager.default.fileExists(atPath: python) else {
+            print("llama.cpp: skipped (\(python) not found: make bench-deps installs llama-cpp-python)")
+            return
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tools/bench_prompt_lookup.py").standardized.path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [FileManager.default.fileExists(atPath: script) ? script : "tools/bench_prompt_lookup.py"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        try p.run()
+        let job: [String: Any] = ["model": path, "threads": threads, "max_tokens": groundedTokens, "prompts": prompts.map { $0.map(Int.init) }]
+        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: job))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let totals = try JSONSerialization.jsonObject(with: data) as? [String: [String: Double]],
+              let plain = totals["plain"], let lookup = totals["lookup"] else {
+            print("llama.cpp: failed (exit \(p.terminationStatus))")
+            return
+        }
+        let plainRate = plain["tokens"]! / plain["seconds"]!, lookupRate = lookup["tokens"]! / lookup["seconds"]!
+        if json {
+            print(JSONOutput.compact(["workload": "grounded", "engine": "llama.cpp", "concurrency": 1, "plain_tokens_per_second": plainRate,
+                                      "prompt_lookup_tokens_per_second": lookupRate, "speedup": lookupRate / plainRate]))
+        } else {
+            print(String(format: "llama.cpp grounded concurrency  1: plain %6.1f tok/s, prompt lookup %6.1f tok/s (×%.2f), %d tokens",
+                         plainRate, lookupRate, lookupRate / plainRate, Int(lookup["tokens"]!)))
+        }
+    }
+}

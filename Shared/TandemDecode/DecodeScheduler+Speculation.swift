@@ -1,0 +1,44 @@
+extension DecodeScheduler {
+    /// The sequences that should bring drafts to the next `schedule` and how many tokens each:
+    /// running speculating sequences that are decoding (one new token, nothing to prefill), while
+    /// the batch is no larger than the policy allows. Ask the drafter for these, then call
+    /// `schedule(proposals:)`.
+    public func draftRequests() -> [Int: Int] {
+        var out: [Int: Int] = [:]
+        for id in running {
+            let s = sequences[id]!
+            guard s.computedTokens > 0, s.tokens.count - s.computedTokens == 1, let allowed = draftAllowance(for: s) else { continue }
+            out[id] = allowed
+        }
+        return out
+    }
+
+    /// Whether anyone may speculate with this many sequences running.
+    public var speculationIsOn: Bool { running.count <= configuration.speculation.maxBatchToSpeculate }
+
+    /// How many drafts the sequence may verify now (nil: none): its fixed or adaptive length,
+    /// capped so that no draft goes past `maxTokens` or the context.
+    func draftAllowance(for s: DecodeSequence) -> Int? {
+        guard let settings = s.speculation, speculationIsOn else { return nil }
+        let policy = configuration.speculation
+        let wanted = settings.draftTokens.map { min($0, policy.maxDraftTokens) }
+            ?? policy.adaptiveDraftLength(acceptance: policy.acceptance(accepted: s.recentAccepted, tried: s.recentTried))
+        // The step appends up to drafts + 1 tokens; past maxTokens or the context they are wasted.
+        let room = min(s.maxTokens - s.generatedCount, configuration.contextTokens - s.tokens.count) - 1
+        let k = min(wanted, room)
+        return k > 0 ? k : nil
+    }
+
+    /// Weight of the previous steps' counts in the acceptance estimate, per step.
+    static var acceptanceDecay: Double { 0.9 }
+
+    static func recordVerification(of s: inout DecodeSequence, drafted: Int, accepted: Int) {
+        s.verifications += 1
+        s.draftedTokens += drafted
+        s.acceptedDraftTokens += accepted
+        // A draft is tried when every one before it was accepted.
+        let tried = accepted < drafted ? accepted + 1 : accepted
+        s.recentTried = s.recentTried * acceptanceDecay + Double(tried)
+        s.recentAccepted = s.recentAccepted * acceptanceDecay + Double(accepted)
+    }
+}

@@ -1,0 +1,14 @@
+/// One sequence's request for drafts: its tokens so far and how many to propose.
+public struct DraftRequest: Sendable, Equatable {
+    public var sequence: Int
+    /// The prompt and every accepted token. A drafter with per-sequence state keeps what still
+    /// matches this and computes only the rest (the tokens accepted since its last round).
+    public var context: [Int32]
+    public var count: Int
+    /// The target's sampling: a drafter samples its proposals the same way (greedy when greedy).
+    public var sampling: SamplingParameters
+
+    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters) {
+        self.sequence = sequence; self.context = context; self.count = count; self.sampling = sampling
+    }
+}

@@ -1,0 +1,156 @@
+import TandemDecode
+import TandemModel
+import XCTest
+
+/// The scheduler's speculation decisions with a fake model and fake drafters: who drafts, how
+/// many tokens, within which budget and blocks, and that verified steps change no output.
+final class DecodeSchedulerSpeculationTests: XCTestCase {
+    let eos: Int32 = 99
+
+    func scheduler(blocks: Int = 64, blockSize: Int = 4, context: Int = 1024, stepTokens: Int = 256,
+                   policy: SpeculationPolicy = SpeculationPolicy()) -> DecodeScheduler {
+        DecodeScheduler(configuration: .init(blockCount: blocks, blockSizeTokens: blockSize, contextTokens: context,
+                                             maxStepTokens: stepTokens, endOfGeneration: [eos], speculation: policy))
+    }
+
+    /// A draft that agrees with the fake model except at every `wrongEvery`-th drafted position.
+    static func draft(_ context: [Int32], count: Int, wrongEvery: Int) -> [Int32] {
+        var c = context, out: [Int32] = []
+        for j in 0..<count {
+            var t = DecodeSchedulerTests.nextToken(c)
+            if wrongEvery > 0, (c.count + j) % wrongEvery == 0 { t = (t + 1) % 26 }
+            out.append(t)
+            c.append(t)
+        }
+        return out
+    }
+
+    /// Runs to the end, drafting for whoever `draftRequests()` names and verifying greedily as the
+    /// engine does; returns generated tokens, text, finishes and steps.
+    func run(_ s: inout DecodeScheduler, wrongEvery: Int, check: (DecodeScheduler, DecodeStep) -> Void = { _, _ in })
+        -> (tokens: [Int: [Int32]], text: [Int: String], finish: [Int: FinishReason], steps: Int) {
+        var tokens: [Int: [Int32]] = [:], text: [Int: String] = [:], finish: [Int: FinishReason] = [:]
+        var steps = 0
+        while s.hasWork && steps < 10_000 {
+            var proposals: [Int: [Int32]] = [:]
+            for (id, count) in s.draftRequests() { proposals[id] = Self.draft(s.sequences[id]!.tokens, count: count, wrongEvery: wrongEvery) }
+            let step = s.schedule(proposals: proposals)
+            check(s, step)
+            var accepted: [Int: [Int32]] = [:]
+            for item in step.items where item.samples {
+                let history = s.sequences[item.sequence]!.tokens
+                let drafts = Array(item.drafts)
+                let choices = (0...drafts.count).map { DecodeSchedulerTests.nextToken(history + drafts.prefix($0)) }
+                accepted[item.sequence] = SpeculativeVerifier.greedy(drafts: drafts, targetChoices: choices)
+            }
+            for event in s.update(step, accepted: accepted) {
+                switch event {
+                case .token(let id, let index, let token, let t, let f):
+                    XCTAssertEqual(index, tokens[id, default: []].count)
+                    tokens[id, default: []].append(token)
+                    text[id, default: ""] += t
+                    if let f { finish[id] = f }
+                case .finished(let id, let reason, let t):
+                    text[id, default: ""] += t
+                    finish[id] = reason
+                }
+            }
+            // What the executor's cache holds after rolling back: every token but the last.
+            for id in s.running { XCTAssertEqual(s.sequences[id]!.computedTokens, s.sequences[id]!.tokens.count - 1) }
+            steps += 1
+        }
+        XCTAssertFalse(s.hasWork)
+        return (tokens, text, finish, steps)
+    }
+
+    func requests(speculation: SpeculationSettings?) -> [(Int, DecodeRequest)] {
+        [(1, DecodeRequest(prompt: [1, 2, 3], maxTokens: 40, speculation: speculation)),
+         (2, DecodeRequest(prompt: [5, 6, 7, 8, 9], maxTokens: 33, stops: ["q"], speculation: speculation)),
+         (3, DecodeRequest(prompt: [20, 2], maxTokens: 25, speculation: speculation)),
+         (4, DecodeRequest(prompt: [4, 4, 4, 4, 4, 4, 4], maxTokens: 17, speculation: nil))]
+    }
+
+    func testVerifiedStepsProduceExactlyThePlainOutputInFewerSteps() throws {
+        var plain = scheduler()
+        for (id, r) in requests(speculation: nil) { _ = try plain.add(id: id, request: r, text: TableText()) }
+        let reference = run(&plain, wrongEvery: 0)
+        for settings in [SpeculationSettings(method: .lookup, draftTokens: 4), SpeculationSettings(method: .lookup)] {
+            for wrongEvery in [0, 3, 7] {
+                var s = scheduler(policy: SpeculationPolicy(maxBatchToSpeculate: 64))
+                for (id, r) in requests(speculation: settings) { _ = try s.add(id: id, request: r, text: TableText()) }
+                let r = run(&s, wrongEvery: wrongEvery)
+                XCTAssertEqual(r.tokens, reference.tokens, "\(settings) wrong every \(wrongEvery)")
+                XCTAssertEqual(r.text, reference.text)
+                XCTAssertEqual(r.finish, reference.finish)
+                XCTAssertLessThan(r.steps, reference.steps)
+            }
+        }
+    }
+
+    func testDraftsStopAtMaxTokensAndWaitForTheSequenceToDecode() throws {
+        var s = scheduler()
+        _ = try s.add(id: 1, request: DecodeRequest(prompt: Array(1...9), maxTokens: 3, speculation: .init(method: .lookup, draftTokens: 8)), text: TableText())
+        XCTAssertEqual(s.draftRequests(), [:], "the prompt is not computed yet")
+        let step = s.schedule(proposals: [1: [1, 2, 3]])
+        XCTAssertEqual(step.items[0].draftedTokens, 0, "a prefill chunk carries no drafts")
+        _ = s.update(step, sampled: [1: 5])
+        // One token generated, 3 at most: 2 more, so 1 draft plus the target's token.
+        XCTAssertEqual(s.draftRequests(), [1: 1])
+        let next = s.schedule(proposals: [1: [6, 7, 8]])
+        XCTAssertEqual(next.items[0].tokens, [5, 6])
+        XCTAssertEqual(next.items[0].draftedTokens, 1)
+    }
+
+    func testSpeculationSwitchesOffAboveTheBatchThreshold() throws {
+        var s = scheduler(policy: SpeculationPolicy(maxBatchToSpeculate: 2))
+        for id in 1...3 { _ = try s.add(id: id, request: DecodeRequest(prompt: [Int32(id), 2], maxTokens: 20, speculation: .init(method: .lookup, draftTokens: 3)), text: TableText()) }
+        var step = s.schedule()
+        _ = s.update(step, sampled: [1: 1, 2: 2, 3: 3])
+        XCTAssertFalse(s.speculationIsOn)
+        XCTAssertEqual(s.draftRequests(), [:])
+        step = s.schedule(proposals: [1: [4, 4]])
+        XCTAssertEqual(step.items.map(\.draftedTokens), [0, 0, 0], "proposals are ignored while speculation is off")
+        _ = s.update(step, sampled: [1: 1, 2: 2, 3: 3])
+        _ = s.cancel(3)
+        XCTAssertEqual(s.draftRequests(), [1: 3, 2: 3])
+    }
+
+    func testDraftsFitTheStepBudgetAndFreeBlocksAndNeverPreempt() throws {
+        // 3 blocks of 4: the sequence holds 2 (5 tokens + the block being filled), 1 is free.
+        var s = scheduler(blocks: 3, blockSize: 4, stepTokens: 6)
+        _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2, 3, 4, 5], maxTokens: 50, speculation: .init(method: .lookup, draftTokens: 8)), text: TableText())
+        var step = s.schedule()
+        _ = s.update(step, sampled: [1: 6])
+        // 6 tokens, 5 computed: the step appends token 6 and at most 5 drafts (budget 6); blocks allow up to 12 positions.
+        step = s.schedule(proposals: [1: [1, 1, 1, 1, 1, 1, 1, 1]])
+        XCTAssertEqual(step.items[0].draftedTokens, 5)
+        XCTAssertEqual(step.preempted, [])
+        _ = s.update(step, accepted: [1: [1, 2]])
+        XCTAssertEqual(s.sequences[1]!.tokens.suffix(3), [6, 1, 2])
+        XCTAssertEqual(s.sequences[1]!.computedTokens, 7, "the 4 rejected drafts are no longer counted")
+        XCTAssertEqual(s.sequences[1]!.draftedTokens, 5)
+        XCTAssertEqual(s.sequences[1]!.acceptedDraftTokens, 1)
+        // 8 tokens, 12 positions: 3 drafts fit the blocks, whatever the proposal.
+        step = s.schedule(proposals: [1: [1, 1, 1, 1, 1, 1, 1, 1]])
+        XCTAssertEqual(step.items[0].draftedTokens, 3)
+    }
+
+    func testAdaptiveDraftLengthFollowsTheMeasuredAcceptance() throws {
+        let policy = SpeculationPolicy(maxDraftTokens: 8)
+        XCTAssertGreaterThan(policy.adaptiveDraftLength(acceptance: 0.9), policy.adaptiveDraftLength(acceptance: 0.5))
+        XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 0.05), 1)
+        XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 1), 8)
+        // A sequence whose drafts are always wrong drafts less and less.
+        var s = scheduler(policy: policy)
+        _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2], maxTokens: 200, speculation: .init(method: .lookup)), text: TableText())
+        _ = s.update(s.schedule(), sampled: [1: 3])
+        let first = s.draftRequests()[1]!
+        for _ in 0..<20 {
+            let k = s.draftRequests()[1]!
+            let step = s.schedule(proposals: [1: Array(repeating: 0, count: k)])
+            _ = s.update(step, accepted: [1: [7]])
+        }
+        XCTAssertGreaterThan(first, 1)
+        XCTAssertEqual(s.draftRequests()[1], 1)
+    }
+}
