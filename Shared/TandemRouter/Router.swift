@@ -71,8 +71,17 @@ public final class Router: @unchecked Sendable {
             try socket.applyProtocolLimits()
             try socket.setInt32(ZMQ_ROUTER_MANDATORY, 1)
         }
-        clientEndpoint = try clients.bind(configuration.clientEndpoint)
-        workerEndpoint = try workers.bind(configuration.workerEndpoint)
+        do {
+            clientEndpoint = try clients.bind(configuration.clientEndpoint)
+            workerEndpoint = try workers.bind(configuration.workerEndpoint)
+        } catch {
+            // Another router holds the ports, say: close what was opened so the process exits
+            // with the error instead of waiting on open sockets and the writer.
+            clients.close()
+            workers.close()
+            writer.shutdown()
+            throw error
+        }
 
         let recovered = try reader.recoverAfterRestart(reason: "router restarted while the job was running")
         for row in recovered {

@@ -69,9 +69,25 @@ public struct LocalStack: Sendable {
         try FileManager.default.createDirectory(at: paths.root, withIntermediateDirectories: true)
         try JSONEncoder().encode(settings).write(to: paths.settings)
 
-        var routerArguments = ["--clients", settings.clientEndpoint, "--workers", settings.workerEndpoint, "--database-url", databaseURL]
+        // Workers start only once the router listens: a router that cannot bind (another stack
+        // holds the ports) must not leave workers registering with someone else's router.
+        let readyFile = paths.root.appendingPathComponent("router.ready.json")
+        try? FileManager.default.removeItem(at: readyFile)
+        var routerArguments = ["--clients", settings.clientEndpoint, "--workers", settings.workerEndpoint, "--database-url", databaseURL,
+                               "--ready-file", readyFile.path]
         if let schema = settings.schema { routerArguments += ["--schema", schema] }
-        var started = [try start(name: "router", executable: router.path, arguments: routerArguments)]
+        let routerProcess = try start(name: "router", executable: router.path, arguments: routerArguments)
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: readyFile.path) {
+            guard routerProcess.isAlive, Date() < deadline else {
+                StackProcess.stop([routerProcess], graceSeconds: 2)
+                routerProcess.forget(in: paths.pids)
+                let log = (try? String(contentsOf: paths.logs.appendingPathComponent("router.log"), encoding: .utf8)) ?? ""
+                throw StackError.routerDidNotStart(log: log.split(separator: "\n").suffix(5).joined(separator: "\n"))
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        var started = [routerProcess]
         for service in ServiceCatalog.services where FileManager.default.isExecutableFile(atPath: executable(of: service).path) {
             started.append(try startWorker(service, index: 1, settings: settings))
         }
@@ -143,7 +159,16 @@ public struct LocalStack: Sendable {
         // Workers that submit jobs themselves (decode asks for prefills) find the client endpoint in
         // TANDEM_ROUTER, which children inherit.
         setenv("TANDEM_ROUTER", settings.clientEndpoint, 1)
-        return try start(name: "\(service).\(index)", executable: executable(of: service).path, arguments: ["--router", settings.workerEndpoint])
+        var arguments = ["--router", settings.workerEndpoint]
+        // On one host, KV blocks travel faster over a Unix socket than over loopback TCP. (The
+        // socket path must fit sockaddr_un: elsewhere the worker's TCP default stays.)
+        let dataSocket = paths.root.appendingPathComponent("run/\(service).\(index).sock").path
+        if service == "decode", dataSocket.utf8.count < 100 {
+            try FileManager.default.createDirectory(at: paths.root.appendingPathComponent("run"), withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: dataSocket)
+            arguments += ["--data-endpoint", "ipc://" + dataSocket]
+        }
+        return try start(name: "\(service).\(index)", executable: executable(of: service).path, arguments: arguments)
     }
 
     private func start(name: String, executable: String, arguments: [String]) throws -> StackProcess {

@@ -7,6 +7,7 @@ public enum StackError: Error, CustomStringConvertible {
     case noSuchUser(String)
     case notRunning(String)
     case invalidArgument(String)
+    case routerDidNotStart(log: String)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum StackError: Error, CustomStringConvertible {
         case .noSuchUser(let user): "no system user \(user): install the postgresql package, which creates it"
         case .notRunning(let what): "\(what) is not running"
         case .invalidArgument(let message): message
+        case .routerDidNotStart(let log): "the router did not start (are its ports taken by another router?); its log ends:\n\(log)"
         }
     }
 }
