@@ -123,7 +123,8 @@ struct BenchModelCommand: ParsableCommand {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if parts.count >= 2, let v = Int(parts[1]) { kB[String(parts[0].dropLast())] = v }
         }
-        func mb(_ key: String) -> String { kB[key].map { String(format: "%.1f", Double($0) / 1000) } ?? "?" }
+        // /proc's "kB" are KiB; the figures print in MB (10^6 bytes) like the file and KV sizes beside them.
+        func mb(_ key: String) -> String { kB[key].map { String(format: "%.1f", Double($0) * 1024 / 1e6) } ?? "?" }
         return "RSS \(mb("VmRSS")) MB = anonymous \(mb("RssAnon")) + file \(mb("RssFile")); peak \(mb("VmHWM")) MB"
     }
 

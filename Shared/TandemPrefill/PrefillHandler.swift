@@ -37,6 +37,8 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     private var model: LlamaModel?
     private let context = ZMQContext()
     private var sockets: [String: ZMQSocket] = [:]
+    /// Acknowledged handoffs not yet awaited (a batch's acknowledgements may come in any order).
+    private var acknowledged: Set<String> = []
 
     public init(modelName: String, threads: Int, workerName: String, chunkTokens: Int = 256, tailTokens: Int = 32) {
         self.modelName = modelName; self.threads = threads; self.workerName = workerName; self.chunkTokens = chunkTokens
@@ -164,23 +166,34 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         }
         let computed = ContinuousClock.now
         let computeMilliseconds = Self.milliseconds(computed - started)
+        // Every prompt's final part goes out before any acknowledgement is awaited, so the prompts
+        // of a batch do not wait for one another's round trips.
+        var tails: [Int: [UInt8]] = [:]
         for i in members {
             let params = batch[i]
-            results[i] = Result {
-                let first = firstTokens[i]!
+            do {
                 let blocks = (params.tokens.count + blockSizeTokens - 1) / blockSizeTokens
                 let tail = try cache.exportBlocks(i, from: sentBlocks[i], to: blocks)
-                let final = KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
-                                      firstToken: first, bytes: tail, firstBlock: sentBlocks[i], final: true)
-                try send(final, to: params.decodeEndpoint)
+                try send(KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
+                                   firstToken: firstTokens[i]!, bytes: tail, firstBlock: sentBlocks[i], final: true),
+                         to: params.decodeEndpoint)
+                tails[i] = tail
+            } catch {
+                results[i] = .failure(error)
+            }
+        }
+        for i in members {
+            defer { cache.release(i) }
+            guard let tail = tails[i] else { continue }
+            let params = batch[i]
+            results[i] = Result {
                 try awaitAcknowledgement(of: params.handoff, from: params.decodeEndpoint)
                 let transferMilliseconds = Self.milliseconds(ContinuousClock.now - computed)
                 checksums[i].add(tail)
-                return PrefillResult(firstToken: first, tokens: params.tokens.count, bytes: blocks * cache.blockBytes, checksum: checksums[i].hex,
-                                     computeMilliseconds: computeMilliseconds, transferMilliseconds: transferMilliseconds,
+                return PrefillResult(firstToken: firstTokens[i]!, tokens: params.tokens.count, bytes: (sentBlocks[i] * cache.blockBytes) + tail.count,
+                                     checksum: checksums[i].hex, computeMilliseconds: computeMilliseconds, transferMilliseconds: transferMilliseconds,
                                      tailBytes: tail.count, worker: workerName, batchPrompts: members.count)
             }
-            cache.release(i)
         }
         return results.map { $0! }
     }
@@ -200,14 +213,19 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         _ = try socket(to: endpoint).send(KVHandoffMessage.blocks(part).frames)
     }
 
-    /// Waits (up to 10 s) for the decode worker's acknowledgement of a handoff's final part.
+    /// Waits (up to 10 s) for the decode worker's acknowledgement of a handoff's final part;
+    /// acknowledgements of other handoffs of the batch that arrive meanwhile are kept for their turn.
     private func awaitAcknowledgement(of handoff: String, from endpoint: String) throws {
+        if acknowledged.remove(handoff) != nil { return }
         let socket = try socket(to: endpoint)
         var poller = Poller([.socket(socket)])
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let received = try socket.receive(wait: false), case .frames(let frames) = received {
-                if case .ack(let id)? = try? KVHandoffMessage(frames: frames), id == handoff { return }
+                if case .ack(let id)? = try? KVHandoffMessage(frames: frames) {
+                    if id == handoff { return }
+                    acknowledged.insert(id)
+                }
                 continue
             }
             _ = try poller.poll(timeoutMilliseconds: 100)
