@@ -91,6 +91,21 @@ final class ForwardPassTests: XCTestCase {
         XCTAssertEqual(cache.table(0)!.tokenCount, long.count)
     }
 
+    func testLongEarlyExitCallRunsInPassesOverTheShorterCache() throws {
+        // An early-exit drafter's cache holds only its layers; a call longer than one pass must
+        // keep to them in every pass.
+        let layers = model.config.blockCount - 1
+        let long = prompt(LlamaModel.maxTokensPerPass + 11, salt: 10)
+        let cache = PagedKVCache(layerCount: layers, kvDimension: model.config.kvDimension, blockCount: 32, blockSizeTokens: 8)
+        try cache.createSequence(0)
+        let whole = try model.forward([ForwardRequest(sequence: 0, tokens: long)], cache: cache, layers: layers)[0][0]
+        let stepwise = PagedKVCache(layerCount: layers, kvDimension: model.config.kvDimension, blockCount: 32, blockSizeTokens: 8)
+        try stepwise.createSequence(0)
+        _ = try model.forward([ForwardRequest(sequence: 0, tokens: Array(long.dropLast(20)))], cache: stepwise, layers: layers)
+        let last = try model.forward([ForwardRequest(sequence: 0, tokens: Array(long.suffix(20)))], cache: stepwise, layers: layers)[0][0]
+        XCTAssertEqual(whole, last)
+    }
+
     func testPrefixSharingReusesBlocksAndKeepsLogits() throws {
         let shared = prompt(24, salt: 6)
         let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)

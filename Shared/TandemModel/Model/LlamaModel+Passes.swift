@@ -9,8 +9,8 @@ extension LlamaModel {
     /// Runs a validated batch of more than `maxTokensPerPass` tokens as consecutive passes over
     /// slices of it, in order, as chunked prefill does: each token's arithmetic is the same as in
     /// one pass (its attention reads the positions earlier passes wrote), so the logits are
-    /// identical. Returns them in the order of each request's `logitIndices`.
-    func forwardInPasses(_ batch: [ForwardRequest], cache: PagedKVCache) throws -> [[[Float]]] {
+    /// identical. Returns them in the order of each request's `logitIndices`. `layers` as in `forward`.
+    func forwardInPasses(_ batch: [ForwardRequest], cache: PagedKVCache, layers: Int?) throws -> [[[Float]]] {
         for req in batch {
             for i in req.logitIndices { precondition(i >= 0 && i < req.tokens.count, "logit index out of range") }
         }
@@ -18,7 +18,7 @@ extension LlamaModel {
         var pass: [(request: Int, start: Int, piece: ForwardRequest)] = []
         var passTokens = 0
         func runPass() throws {
-            let results = try forward(pass.map(\.piece), cache: cache)
+            let results = try forward(pass.map(\.piece), cache: cache, layers: layers)
             for (entry, logits) in zip(pass, results) {
                 for (i, row) in zip(entry.piece.logitIndices, logits) { logitsByIndex[entry.request][entry.start + i] = row }
             }

@@ -68,7 +68,7 @@ public final class LlamaModel: @unchecked Sendable {
             return sum + (n + req.tokens.count + cache.blockSizeTokens - 1) / cache.blockSizeTokens - (n + cache.blockSizeTokens - 1) / cache.blockSizeTokens
         }
         guard blocksNeeded <= cache.freeBlockCount else { throw KVCacheError.outOfBlocks(needed: blocksNeeded, free: cache.freeBlockCount) }
-        if tokenCount > Self.maxTokensPerPass { return try forwardInPasses(batch, cache: cache) }
+        if tokenCount > Self.maxTokensPerPass { return try forwardInPasses(batch, cache: cache, layers: layers) }
 
         // Positions and cache slots of every new token.
         var positions: [Int] = []
