@@ -13,7 +13,15 @@ final class LocalStackTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("bin"), withIntermediateDirectories: true)
         for name in ["tandem-router", "tandem-echo", "tandem-decode"] {
             let script = folder.appendingPathComponent("bin/\(name)")
-            try "#!/bin/sh\necho \"$0 $*\"\ntrap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n".write(to: script, atomically: true, encoding: .utf8)
+            // Like the real router, a stand-in writes the file `--ready-file` names once "listening".
+            try """
+                #!/bin/sh
+                echo "$0 $*"
+                while [ $# -gt 0 ]; do if [ "$1" = --ready-file ]; then echo '{}' > "$2"; fi; shift; done
+                trap 'exit 0' TERM
+                while :; do sleep 0.05; done
+
+                """.write(to: script, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         }
     }
@@ -22,6 +30,19 @@ final class LocalStackTests: XCTestCase {
         let stack = LocalStack(projectDirectory: folder, executableDirectory: folder.appendingPathComponent("bin"))
         try? stack.down(graceSeconds: 1)
         try? FileManager.default.removeItem(at: folder)
+    }
+
+    func testUpFailsWithTheRouterLogAndStartsNoWorkerWhenTheRouterDoesNotComeUp() throws {
+        let router = folder.appendingPathComponent("bin/tandem-router")
+        try "#!/bin/sh\necho 'zmq_bind(tcp://127.0.0.1:25555): Address already in use'\nexit 1\n".write(to: router, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: router.path)
+        let stack = LocalStack(projectDirectory: folder, executableDirectory: folder.appendingPathComponent("bin"))
+        let options = LocalStack.UpOptions(clientEndpoint: "tcp://127.0.0.1:25555", workerEndpoint: "tcp://127.0.0.1:25556",
+                                           databaseURL: "postgresql://unused")
+        XCTAssertThrowsError(try stack.up(options)) { error in
+            XCTAssertTrue("\(error)".contains("Address already in use"), "\(error)")
+        }
+        XCTAssertEqual(stack.running(), [], "no worker started")
     }
 
     func testUpScaleDown() throws {
