@@ -26,9 +26,12 @@ SCHEDULERS = {
 }
 
 
-def render(unet, scheduler, labels, steps, guidance, empty):
+def render(unet, scheduler, labels, steps, guidance, empty, noise=None):
+    """Guided sampling of one batch; `noise` (else fresh) is the starting latent."""
     scheduler.set_timesteps(steps)
-    x = torch.randn((labels.shape[0], 3, unet.config.sample_size, unet.config.sample_size)) * scheduler.init_noise_sigma
+    if noise is None:
+        noise = torch.randn((labels.shape[0], 3, unet.config.sample_size, unet.config.sample_size))
+    x = noise * scheduler.init_noise_sigma
     both = torch.cat([labels, torch.full_like(labels, empty)])
     for t in scheduler.timesteps:
         inp = scheduler.scale_model_input(x, t)

@@ -20,6 +20,7 @@ from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscrete
                        UniPCMultistepScheduler)
 from PIL import Image
 
+from bench_diffusers import render
 from train_glyphs import nearest_class
 
 Z = 1.959964
@@ -56,18 +57,6 @@ def paired(a, b):
     return d, d - half, d + half
 
 
-def render(unet, scheduler, noise, labels, steps, guidance, empty):
-    scheduler.set_timesteps(steps)
-    x = noise * scheduler.init_noise_sigma
-    both = torch.cat([labels, torch.full_like(labels, empty)])
-    for t in scheduler.timesteps:
-        inp = scheduler.scale_model_input(x, t)
-        out = unet(torch.cat([inp, inp]), t, class_labels=both).sample
-        c, u = out.chunk(2)
-        x = scheduler.step(u + guidance * (c - u), t, x).prev_sample
-    return x
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="Shared/TandemDiffusion/Resources/glyphs16")
@@ -99,7 +88,7 @@ def main():
         for name, steps, cls, extra in SETTINGS:
             scheduler = cls.from_pretrained(args.model, **extra)
             start = time.perf_counter()
-            x = render(unet, scheduler, noise, labels, steps, args.guidance, empty)
+            x = render(unet, scheduler, labels, steps, args.guidance, empty, noise=noise)
             seconds = time.perf_counter() - start
             images = np.round((x.clamp(-1, 1).numpy() + 1) * 127.5) / 127.5 - 1  # 8-bit, as the PNGs
             correct = nearest_class(images, masks, mask_labels) == labels.numpy()
