@@ -121,8 +121,9 @@ struct BenchGenerateCommand: ParsableCommand {
             let lock = NSLock()
             var tokens = 0, generations = 0, failures = 0
             var ttft: [Double] = [], itl: [Double] = []
-            /// KV transfer after the compute, of the generations a prefill worker computed.
-            var transfer: [Double] = []
+            /// KV transfer after the compute, of the generations a prefill worker computed: round
+            /// trip to the acknowledgement, and one way to the blocks' arrival.
+            var transfer: [Double] = [], arrival: [Double] = []
         }
         let stats = Stats()
         let endpoint = routerOptions.endpoint
@@ -168,6 +169,7 @@ struct BenchGenerateCommand: ParsableCommand {
                                 if let text = final.result, let result = try? JSONDecoder().decode(GenerateResult.self, from: Data(text.utf8)),
                                    let transfer = result.prefill?.transferMilliseconds {
                                     stats.transfer.append(transfer)
+                                    if let arrival = result.prefill?.arrivalMilliseconds { stats.arrival.append(arrival) }
                                 }
                             } else {
                                 stats.failures += 1
@@ -196,6 +198,10 @@ struct BenchGenerateCommand: ParsableCommand {
             row["kv_transfer_p50_ms"] = percentile(stats.transfer, 0.5)
             row["kv_transfer_p99_ms"] = percentile(stats.transfer, 0.99)
         }
+        if !stats.arrival.isEmpty {
+            row["kv_arrival_p50_ms"] = percentile(stats.arrival, 0.5)
+            row["kv_arrival_p99_ms"] = percentile(stats.arrival, 0.99)
+        }
         report(row)
         return row
     }
@@ -211,6 +217,8 @@ struct BenchGenerateCommand: ParsableCommand {
               + (row["itl_p50_ms"] != nil ? ", ITL p50 \(f("itl_p50_ms")) ms p99 \(f("itl_p99_ms")) ms" : "")
               + (row["kv_transfer_p50_ms"] != nil
                  ? ", \(row["prefilled_remotely"]!) prefilled remotely, KV transfer after compute p50 \(f("kv_transfer_p50_ms")) ms p99 \(f("kv_transfer_p99_ms")) ms" : "")
+              + (row["kv_arrival_p50_ms"] != nil
+                 ? " (one way, to the blocks' arrival: p50 \(f("kv_arrival_p50_ms")) ms p99 \(f("kv_arrival_p99_ms")) ms)" : "")
               + ((row["failures"] as? Int ?? 0) > 0 ? ", \(row["failures"]!) failed" : ""))
     }
 }

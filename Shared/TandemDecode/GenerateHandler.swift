@@ -122,7 +122,11 @@ public struct GenerateHandler: JobHandler {
         if let outcome = prefilled {
             let job = await outcome.resultWithin(.seconds(5))
             prefillInfo = .init(worker: job?.worker ?? "unknown", computeMilliseconds: job?.computeMilliseconds ?? 0,
-                                transferMilliseconds: job?.transferMilliseconds, tailBytes: job?.tailBytes, bytes: outcome.handoff.bytes.count,
+                                transferMilliseconds: job?.transferMilliseconds, tailBytes: job?.tailBytes,
+                                arrivalMilliseconds: outcome.handoff.computedAtMicroseconds.flatMap { computed in
+                                    outcome.handoff.arrivedAtMicroseconds.map { Double($0 - computed) / 1000 }
+                                },
+                                bytes: outcome.handoff.bytes.count,
                                 checksum: outcome.handoff.checksum, batchPrompts: job?.batchPrompts ?? 1)
         }
         let first = firstToken ?? end

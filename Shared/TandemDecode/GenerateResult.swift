@@ -21,6 +21,9 @@ public struct GenerateResult: Codable, Sendable, Equatable {
         public var transferMilliseconds: Double?
         /// Bytes sent after the compute ended (the rest streamed while it ran).
         public var tailBytes: Int?
+        /// One way: from the end of the prefill worker's compute to every block being here — what
+        /// the transfer adds to the first token. Wall clocks of both hosts (exact on one host).
+        public var arrivalMilliseconds: Double?
         public var bytes: Int
         /// FNV-1a 64 of the KV bytes as received here.
         public var checksum: String
@@ -28,7 +31,7 @@ public struct GenerateResult: Codable, Sendable, Equatable {
         public var batchPrompts: Int
         enum CodingKeys: String, CodingKey {
             case worker, bytes, checksum, computeMilliseconds = "compute_ms", transferMilliseconds = "transfer_ms", batchPrompts = "batch_prompts"
-            case tailBytes = "tail_bytes"
+            case tailBytes = "tail_bytes", arrivalMilliseconds = "arrival_ms"
         }
     }
 

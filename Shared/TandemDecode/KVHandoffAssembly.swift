@@ -48,6 +48,7 @@ public struct KVHandoffAssembly: Sendable {
         guard part.final else { return .partial }
         assembled.final = true
         assembled.firstToken = part.firstToken
+        assembled.computedAtMicroseconds = part.computedAtMicroseconds
         return .complete(assembled)
     }
 }

@@ -59,7 +59,8 @@ public final class KVHandoffInbox: Sendable {
                 outcome = first
                 if let assembly { state.assembling[part.handoff] = (assembly, now) }
             }
-            guard case .complete(let handoff) = outcome else { return false }
+            guard case .complete(var handoff) = outcome else { return false }
+            handoff.arrivedAtMicroseconds = KVHandoff.nowMicroseconds
             if let waiter = state.waiters.removeValue(forKey: handoff.handoff) {
                 wake = (waiter, handoff)
             } else {

@@ -1,15 +1,17 @@
+import Foundation
 import TandemWire
 
 /// The data-plane messages of disaggregated prefill (docs/generate.md, "KV handoff"): a prefill
 /// worker sends a prompt's KV blocks straight to a decode worker, which acknowledges them.
 ///
 /// `KV_BLOCKS` (0x41, prefill → decode):
-/// `[TNDM01][0x41][{handoff, tokens, block_size_tokens, block_bytes, first_block, final, first_token}][token ids][KV bytes]…`
+/// `[TNDM01][0x41][{handoff, tokens, block_size_tokens, block_bytes, first_block, final, first_token, computed_at_us?}][token ids][KV bytes]…`
 /// — the prompt's token ids as little-endian int32 in one blob, then raw block bytes
 /// (`PagedKVCache.exportBlocks`) from block `first_block` on, in one or more blobs of whole blocks,
 /// never inside MessagePack. A prompt's blocks may come in several messages, in order: each
 /// non-final one carries only full blocks (sent while later chunks are still being computed); the
-/// `final` one carries the rest and the sampled `first_token`.
+/// `final` one carries the rest, the sampled `first_token` and, optionally, `computed_at_us`: when
+/// the prompt's compute ended (Unix µs), for timing the transfer one way on one host.
 /// `KV_ACK` (0x42, decode → prefill): `[TNDM01][0x42][{handoff}]`, once the final part arrived.
 public enum KVHandoffMessage: Sendable, Equatable {
     case blocks(KVHandoff)
@@ -23,11 +25,13 @@ public enum KVHandoffMessage: Sendable, Equatable {
         case .ack(let handoff):
             return [ProtocolConstants.versionTag, [Self.ackCommand], MessagePackCodec.encode(["handoff": .string(handoff)])]
         case .blocks(let h):
-            let header = MessagePackCodec.encode([
+            var fields: [String: WireValue] = [
                 "handoff": .string(h.handoff), "tokens": .int(Int64(h.tokens.count)), "block_size_tokens": .int(Int64(h.blockSizeTokens)),
                 "block_bytes": .int(Int64(h.blockBytes)), "first_token": .int(Int64(h.firstToken)),
                 "first_block": .int(Int64(h.firstBlock)), "final": .bool(h.final),
-            ])
+            ]
+            if let at = h.computedAtMicroseconds { fields["computed_at_us"] = .int(at) }
+            let header = MessagePackCodec.encode(fields)
             var ids = [UInt8](repeating: 0, count: h.tokens.count * 4)
             for (i, t) in h.tokens.enumerated() {
                 let v = UInt32(bitPattern: t)
@@ -75,6 +79,13 @@ public enum KVHandoffMessage: Sendable, Equatable {
             case .bool(let b)?: final = b
             default: throw WireError.invalidField("final", "a boolean")
             }
+            var computedAt: Int64?
+            switch header["computed_at_us"] {
+            case nil, .null?: break
+            case let value?:
+                guard let at = value.integer else { throw WireError.invalidField("computed_at_us", "an integer") }
+                computedAt = at
+            }
             guard blockSize > 0, blockBytes > 0, frames.count >= 4, frames[3].count == count * 4 else { throw WireError.invalidField("tokens", "token ids blob does not match the count") }
             let blob = frames[3]
             let tokens = (0..<count).map { i in
@@ -101,7 +112,8 @@ public enum KVHandoffMessage: Sendable, Equatable {
                 for frame in frames.dropFirst(4) { bytes += frame }
             }
             self = .blocks(KVHandoff(handoff: handoff, tokens: tokens, blockSizeTokens: blockSize, blockBytes: blockBytes,
-                                     firstToken: Int32(first), bytes: bytes, firstBlock: firstBlock, final: final))
+                                     firstToken: Int32(first), bytes: bytes, firstBlock: firstBlock, final: final,
+                                     computedAtMicroseconds: computedAt))
         default:
             throw WireError.unknownCommand(frames[1][0])
         }
@@ -123,12 +135,20 @@ public struct KVHandoff: Sendable, Equatable {
     public var firstBlock: Int
     /// The last part: the prompt's remaining blocks and the first token.
     public var final: Bool
+    /// When the prompt's compute ended, Unix µs (final part; optional).
+    public var computedAtMicroseconds: Int64?
+    /// When the decode worker had every block, Unix µs (set by its inbox; never on the wire).
+    public var arrivedAtMicroseconds: Int64?
 
     public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, bytes: [UInt8],
-                firstBlock: Int = 0, final: Bool = true) {
+                firstBlock: Int = 0, final: Bool = true, computedAtMicroseconds: Int64? = nil) {
         self.handoff = handoff; self.tokens = tokens; self.blockSizeTokens = blockSizeTokens; self.blockBytes = blockBytes
         self.firstToken = firstToken; self.bytes = bytes; self.firstBlock = firstBlock; self.final = final
+        self.computedAtMicroseconds = computedAtMicroseconds
     }
+
+    /// Unix µs now, for `computedAtMicroseconds` and `arrivedAtMicroseconds`.
+    public static var nowMicroseconds: Int64 { Int64((Date().timeIntervalSince1970 * 1e6).rounded()) }
 
     /// `KVChecksum` of the bytes, to check that what arrived is what was computed.
     public var checksum: String {

@@ -164,7 +164,7 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         for i in members {
             firstTokens[i] = Sampler.sample(logits: logits[i]!, history: batch[i].tokens, parameters: batch[i].sampling, position: batch[i].tokens.count)
         }
-        let computed = ContinuousClock.now
+        let computed = ContinuousClock.now, computedAt = KVHandoff.nowMicroseconds
         let computeMilliseconds = Self.milliseconds(computed - started)
         // Every prompt's final part goes out before any acknowledgement is awaited, so the prompts
         // of a batch do not wait for one another's round trips.
@@ -175,7 +175,8 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
                 let blocks = (params.tokens.count + blockSizeTokens - 1) / blockSizeTokens
                 let tail = try cache.exportBlocks(i, from: sentBlocks[i], to: blocks)
                 try send(KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
-                                   firstToken: firstTokens[i]!, bytes: tail, firstBlock: sentBlocks[i], final: true),
+                                   firstToken: firstTokens[i]!, bytes: tail, firstBlock: sentBlocks[i], final: true,
+                                   computedAtMicroseconds: computedAt),
                          to: params.decodeEndpoint)
                 tails[i] = tail
             } catch {

@@ -256,6 +256,8 @@ final class GenerateIntegrationTests: XCTestCase {
                                      bytes: try cache.exportBlocks(0))
             XCTAssertEqual(prefill.bytes, expected.bytes.count)
             XCTAssertEqual(prefill.checksum, expected.checksum, "KV bytes received by decode equal the computed ones")
+            let arrival = try XCTUnwrap(prefill.arrivalMilliseconds, "the one-way transfer time is reported")
+            XCTAssertGreaterThanOrEqual(arrival, 0)
             if prompt.count > 200 {
                 // Only the last chunk's blocks (the 32-token tail, over at most 3 blocks) went after the compute.
                 XCTAssertLessThanOrEqual(try XCTUnwrap(prefill.tailBytes), 3 * cache.blockBytes)

@@ -76,6 +76,7 @@ final class KVHandoffMessageTests: XCTestCase {
         early.firstToken = 0
         last.bytes = Array(h.bytes[(splitAt * h.blockBytes)...])
         last.firstBlock = splitAt
+        last.computedAtMicroseconds = 1_764_300_000_123_456
         return [early, last]
     }
 
@@ -85,7 +86,9 @@ final class KVHandoffMessageTests: XCTestCase {
         for part in parts { XCTAssertEqual(try KVHandoffMessage(frames: KVHandoffMessage.blocks(part).frames), .blocks(part)) }
         var (assembly, outcome) = KVHandoffAssembly.start(parts[0])
         XCTAssertEqual(outcome, .partial)
-        XCTAssertEqual(assembly?.add(parts[1]), .complete(h))
+        var whole = h
+        whole.computedAtMicroseconds = parts[1].computedAtMicroseconds
+        XCTAssertEqual(assembly?.add(parts[1]), .complete(whole), "the final part's compute time comes along")
         // One part holding everything completes at once.
         (assembly, outcome) = KVHandoffAssembly.start(h)
         XCTAssertNil(assembly)
