@@ -54,6 +54,17 @@ public struct StackProcess: Sendable, Equatable {
             Thread.sleep(forTimeInterval: 0.02)
             remaining = remaining.filter(\.isAlive)
         }
+        // A process that has let go of its command line may still be exiting (and, as this
+        // process's child, waiting to be reaped): wait, briefly, until its pid is gone, so that
+        // whoever runs next finds its ports and files free.
+        let gone = Date().addingTimeInterval(2)
+        for process in alive {
+            var status: Int32 = 0
+            while kill(process.pid, 0) == 0 && Date() < gone {
+                _ = waitpid(process.pid, &status, WNOHANG)
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
     }
 
     // MARK: - Pid files
