@@ -73,6 +73,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private var pending = Inbox()  // guarded by `inbox`
     private let latest: Mutex<Snapshot>
     private let latestPrefixes = Mutex<[UInt64]>([])
+    private var prefixesPublishedAt = ContinuousClock.now  // owned by the step loop's thread
     private var thread: Thread?
 
     // Owned by the step loop's thread.
@@ -180,7 +181,7 @@ public final class DecodeEngine: @unchecked Sendable {
                 }
                 return
             }
-            guard scheduler.hasWork else { publish(); continue }
+            guard scheduler.hasWork else { publish(idle: true); continue }
             step()
         }
     }
@@ -251,7 +252,7 @@ public final class DecodeEngine: @unchecked Sendable {
                 fail(item.sequence, "decode step failed: \(error)")
             }
             steps += 1
-            publish()
+            publish(idle: !scheduler.hasWork)
             return
         }
         steps += 1
@@ -272,7 +273,7 @@ public final class DecodeEngine: @unchecked Sendable {
             }
         }
         for event in events { deliver(event) }
-        publish()
+        publish(idle: !scheduler.hasWork)
     }
 
     /// Drafts for the sequences the scheduler lets speculate, from each one's method. A drafter
@@ -349,9 +350,14 @@ public final class DecodeEngine: @unchecked Sendable {
                  prefixCachedTokens: prefixCachedTokens, importedTokens: importedTokens, speculation: speculation)
     }
 
-    private func publish() {
+    /// Publishes the snapshot; the prefix hashes (a copy of the cache's index, read only by the
+    /// heartbeat) at most every 100 ms while stepping, and always when the loop goes idle.
+    private func publish(idle: Bool) {
         let s = currentSnapshot()
         latest.withLock { $0 = s }
+        let now = ContinuousClock.now
+        guard idle || now - prefixesPublishedAt >= .milliseconds(100) else { return }
+        prefixesPublishedAt = now
         let prefixes = cache.cachedPrefixHashes
         latestPrefixes.withLock { $0 = prefixes }
     }
