@@ -18,13 +18,18 @@ struct BenchModelCommand: ParsableCommand {
 
     func run() throws {
         let path = try ModelLoading.resolve(model)
-        let file = try GGUFFile(path: path)
-        let tokenizer = try BPETokenizer(file: file)
-        let llama = try LlamaModel(file: file, threads: threads)
+        let beforeLoading = ResidentMemory.current()
+        // The parsed file (its metadata holds the vocabulary and merges once more) is let go once the
+        // model and the tokenizer are built, as the services do.
+        let (tokenizer, llama, fileBytes) = try { () throws -> (BPETokenizer, LlamaModel, Int) in
+            let file = try GGUFFile(path: path)
+            return (try BPETokenizer(file: file), try LlamaModel(file: file, threads: threads), file.fileBytes)
+        }()
         let text = String(repeating: "The quick brown fox jumps over the lazy dog while the river keeps running to the sea. ", count: 64)
         let prompt = Array(tokenizer.encode(text).prefix(promptTokens))
         print("model \(path), \(threads) threads, load average \(Self.loadAverage())")
-        print("memory after loading: \(Self.residentMemory())")
+        print("memory before loading: \(beforeLoading)")
+        print("memory after loading: \(ResidentMemory.current())")
 
         // Prompt processing.
         _ = try timedPrefill(llama, Array(prompt.prefix(64)))
@@ -32,18 +37,20 @@ struct BenchModelCommand: ParsableCommand {
         print(String(format: "tandem    pp%d: %7.1f tok/s", prompt.count, Double(prompt.count) / pp))
 
         // Single-stream decode.
-        let (decodeSeconds, kvBytes) = try timedDecode(llama, sequences: 1, promptLength: 16, steps: decodeTokens, tokenizer: tokenizer)
+        let (decodeSeconds, kvBytes, memoryAfterDecode) = try timedDecode(llama, sequences: 1, promptLength: 16, steps: decodeTokens, tokenizer: tokenizer)
         let tg = Double(decodeTokens) / decodeSeconds
-        let memoryAfterDecode = Self.residentMemory()
         let bytes = Double(llama.weights.bytesReadPerPass)
         let gbps = bandwidth > 0 ? bandwidth : Self.measureBandwidth()  // (its buffer would count in the memory figure)
-        print("memory after pp and tg: \(memoryAfterDecode) (file \(file.fileBytes / 1_000_000) MB; KV cache of the tg run \(String(format: "%.1f", Double(kvBytes) / 1e6)) MB)")
+        print("memory at the end of tg, its KV cache held: \(memoryAfterDecode) (file \(fileBytes / 1_000_000) MB; KV cache of the tg run \(String(format: "%.1f", Double(kvBytes) / 1e6)) MB)")
+        print(String(format: "memory the model added (end of tg minus before loading): %.1f MB = anonymous %.1f + file %.1f; file + KV cache = %.1f MB",
+                     memoryAfterDecode.residentMB - beforeLoading.residentMB, memoryAfterDecode.anonymousMB - beforeLoading.anonymousMB,
+                     memoryAfterDecode.fileBackedMB - beforeLoading.fileBackedMB, Double(fileBytes + kvBytes) / 1e6))
         print(String(format: "tandem    tg%d: %7.1f tok/s  (weights read per token %.1f MiB; bound at %.1f GB/s read: %.0f tok/s)",
                      decodeTokens, tg, bytes / 1_048_576, gbps, gbps * 1e9 / bytes))
 
         // Batched decode.
         for n in batchSizes.split(separator: ",").compactMap({ Int($0) }) {
-            let (s, _) = try timedDecode(llama, sequences: n, promptLength: 16, steps: batchSteps, tokenizer: tokenizer)
+            let (s, _, _) = try timedDecode(llama, sequences: n, promptLength: 16, steps: batchSteps, tokenizer: tokenizer)
             print(String(format: "tandem    batched decode %2d seq: %7.1f tok/s aggregate", n, Double(n * batchSteps) / s))
         }
 
@@ -75,8 +82,8 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     /// Seconds for `steps` decode steps of `sequences` sequences together (after their prefill),
-    /// and the bytes of the KV cache they used.
-    func timedDecode(_ llama: LlamaModel, sequences: Int, promptLength: Int, steps: Int, tokenizer: BPETokenizer) throws -> (seconds: Double, cacheBytes: Int) {
+    /// the bytes of the KV cache they used, and the resident memory at the end, that cache held.
+    func timedDecode(_ llama: LlamaModel, sequences: Int, promptLength: Int, steps: Int, tokenizer: BPETokenizer) throws -> (seconds: Double, cacheBytes: Int, memory: ResidentMemory) {
         let cache = PagedKVCache(config: llama.config, capacityTokens: sequences * (promptLength + steps + 16))
         var next: [Int32] = []
         for s in 0..<sequences {
@@ -90,7 +97,8 @@ struct BenchModelCommand: ParsableCommand {
             let out = try llama.forward((0..<sequences).map { ForwardRequest(sequence: $0, tokens: [next[$0]]) }, cache: cache)
             next = out.map { Sampler.argmax($0[0]) }
         }
-        return (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9, cache.blockCount * cache.blockBytes)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return (seconds, cache.blockCount * cache.blockBytes, ResidentMemory.current())
     }
 
     /// Single-thread read bandwidth over a buffer larger than the caches, in GB/s.
@@ -112,20 +120,6 @@ struct BenchModelCommand: ParsableCommand {
         }
         if sink.sum() == -1 { print("") }
         return best
-    }
-
-    /// Resident memory from /proc/self/status: anonymous (heap, packed weights, KV cache) and
-    /// file-backed (the binary, its libraries, mapped model pages) apart, and the peak of the sum.
-    static func residentMemory() -> String {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return "?" }
-        var kB: [String: Int] = [:]
-        for line in status.split(separator: "\n") {
-            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if parts.count >= 2, let v = Int(parts[1]) { kB[String(parts[0].dropLast())] = v }
-        }
-        // /proc's "kB" are KiB; the figures print in MB (10^6 bytes) like the file and KV sizes beside them.
-        func mb(_ key: String) -> String { kB[key].map { String(format: "%.1f", Double($0) * 1024 / 1e6) } ?? "?" }
-        return "RSS \(mb("VmRSS")) MB = anonymous \(mb("RssAnon")) + file \(mb("RssFile")); peak \(mb("VmHWM")) MB"
     }
 
     static func loadAverage() -> String {

@@ -9,8 +9,9 @@ import Darwin
 /// The header, metadata and tensor directory are parsed and checked once at open: every length is
 /// compared with the bytes that remain before anything is allocated, tensors must lie inside the
 /// data section, aligned, without overlapping. Tensor bytes are never copied: `GGUFTensor.data`
-/// points into the mapping, so the resident memory of a loaded model is the file's pages (minus
-/// those of tensors a model copied into another layout and released with `releasePages`).
+/// points into `mapping`, so the resident memory of a loaded model is the file's pages (minus
+/// those of tensors a model copied into another layout and released with `releasePages`). A
+/// model keeps the mapping, not this object, so the parsed metadata is freed with it.
 ///
 /// ```swift
 /// let file = try GGUFFile(path: "models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -32,9 +33,10 @@ public final class GGUFFile: @unchecked Sendable {
     /// Metadata keys in file order.
     public let metadataKeys: [String]
     public let tensors: [GGUFTensor]
-    public let fileBytes: Int
+    /// The file's bytes; tensors' `data` are valid while it lives.
+    public let mapping: GGUFMapping
+    public var fileBytes: Int { mapping.byteCount }
     private let tensorIndex: [String: Int]
-    private let base: UnsafeMutableRawPointer?
 
     /// Maps and parses the file at `path`.
     public init(path: String) throws {
@@ -61,27 +63,12 @@ public final class GGUFFile: @unchecked Sendable {
             munmap(p, size)
             throw error
         }
-        fileBytes = size
-        base = p
+        mapping = GGUFMapping(base: p, byteCount: size)
         // The header and metadata were copied into Swift values: their pages (the tokenizer's
         // vocabulary, ~2 MB here) need not stay resident.
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let headerEnd = (tensors.map(\.fileOffset).min() ?? size) / page * page
         if headerEnd > 0 { _ = madvise(p, headerEnd, MADV_DONTNEED) }
-    }
-
-    deinit {
-        if let base { munmap(base, fileBytes) }
-    }
-
-    /// Drops the resident pages that lie wholly inside `tensor`'s bytes (a caller that copied them
-    /// elsewhere). The mapping stays valid: touching the bytes again reads them back from the file.
-    public func releasePages(of tensor: GGUFTensor) {
-        guard let base else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (tensor.fileOffset + page - 1) / page * page
-        let end = (tensor.fileOffset + tensor.byteCount) / page * page
-        if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
     }
 
     /// The tensor called `name`, or nil.

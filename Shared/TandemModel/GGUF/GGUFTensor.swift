@@ -9,7 +9,7 @@ public struct GGUFTensor: @unchecked Sendable {
     /// Offset of the first byte from the start of the file.
     public let fileOffset: Int
     public let byteCount: Int
-    /// The tensor's bytes inside the read-only mapping; valid while its `GGUFFile` lives.
+    /// The tensor's bytes inside the read-only mapping; valid while its `GGUFMapping` lives.
     public let data: UnsafeRawPointer
 
     public var elementCount: Int { dimensions.reduce(1, *) }

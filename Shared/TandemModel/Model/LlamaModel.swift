@@ -14,7 +14,8 @@ import TandemKernels
 /// let logits = try model.forward([ForwardRequest(sequence: 0, tokens: prompt)], cache: cache)
 /// ```
 public final class LlamaModel: @unchecked Sendable {
-    public let file: GGUFFile
+    /// The file's bytes, which the unpacked weights point into (the parsed metadata is not kept).
+    public let mapping: GGUFMapping
     public let config: LlamaConfig
     public let weights: LlamaWeights
     public let pool: ComputePool
@@ -24,7 +25,7 @@ public final class LlamaModel: @unchecked Sendable {
     private var logitsCapacity = 0
 
     public init(file: GGUFFile, threads: Int) throws {
-        self.file = file
+        mapping = file.mapping
         config = try LlamaConfig(file: file)
         weights = try LlamaWeights(file: file, config: config)
         pool = ComputePool(threadCount: threads)
@@ -229,27 +230,29 @@ public final class LlamaModel: @unchecked Sendable {
 }
 
 /// Per-call activation buffers of a forward pass.
+/// A forward call's activations, carved from one anonymous mapping: a prompt's call needs
+/// megabytes for a moment, and malloc would keep them resident after the free (`AnonymousMapping`).
 final class ForwardScratch {
     let x, h, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
     let xq: QuantizedActivations
     let xqWide: QuantizedActivations
+    private let floats: AnonymousMapping
 
     init(tokens: Int, config c: LlamaConfig) {
-        let dim = c.embeddingLength
-        x = .allocate(capacity: tokens * dim)
-        h = .allocate(capacity: tokens * dim)
-        q = .allocate(capacity: tokens * dim)
-        k = .allocate(capacity: tokens * c.kvDimension)
-        v = .allocate(capacity: tokens * c.kvDimension)
-        attention = .allocate(capacity: tokens * dim)
-        gate = .allocate(capacity: tokens * c.feedForwardLength)
-        up = .allocate(capacity: tokens * c.feedForwardLength)
+        let dim = c.embeddingLength, kvDim = c.kvDimension, ff = c.feedForwardLength
+        let counts = [dim, dim, dim, kvDim, kvDim, dim, ff, ff].map { tokens * $0 }
+        floats = AnonymousMapping(byteCount: counts.reduce(0, +) * MemoryLayout<Float>.stride, hugePages: false)
+        var next = floats.base.bindMemory(to: Float.self, capacity: counts.reduce(0, +))
+        let buffers = counts.map { count -> UnsafeMutablePointer<Float> in
+            defer { next += count }
+            return next
+        }
+        (x, h, q, k, v, attention, gate, up) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7])
         xq = QuantizedActivations(rows: tokens, columns: dim)
-        xqWide = QuantizedActivations(rows: tokens, columns: c.feedForwardLength)
+        xqWide = QuantizedActivations(rows: tokens, columns: ff)
     }
 
     func deallocate() {
-        for p in [x, h, q, k, v, attention, gate, up] { p.deallocate() }
         xq.deallocate()
         xqWide.deallocate()
     }

@@ -41,7 +41,7 @@ public struct LlamaWeights: @unchecked Sendable {
             let stored = WeightMatrix(format: t.type.kernelFormat, rows: rows, columns: columns, data: t.data)
             guard let storage, stored.format.hasPanelLayout else { return stored }
             let packedMatrix = stored.packedIntoPanels(into: storage.take(stored.panelPackedBytes))
-            file.releasePages(of: t)
+            file.mapping.releasePages(of: t)
             return packedMatrix
         }
         func vector(_ name: String, count: Int) throws -> [Float] {

@@ -4,7 +4,7 @@
 /// a decode step reads eight rows as eight strided streams and converts each block's scales one
 /// at a time; the panel layout (CTandemKernels.h) streams each group of rows in one run and
 /// handles eight rows per instruction. The copy is exactly as large as the tensors it replaces,
-/// and the file's pages of those tensors are dropped once copied (`GGUFFile.releasePages`), so
+/// and the file's pages of those tensors are dropped once copied (`GGUFMapping.releasePages`), so
 /// the resident size stays the file's. The memory asks for transparent huge pages: a token reads
 /// every byte, and 4 KiB pages would cost ~24,000 TLB misses per token.
 final class PackedWeightStorage: @unchecked Sendable {
