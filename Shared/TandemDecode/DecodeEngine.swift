@@ -58,7 +58,7 @@ public final class DecodeEngine: @unchecked Sendable {
         var id: Int
         var request: DecodeRequest
         var sampling: SamplingParameters
-        var importedKV: [UInt8]?
+        var importedKV: [[UInt8]]?
         var continuation: AsyncStream<GenerationEvent>.Continuation
     }
 
@@ -85,7 +85,7 @@ public final class DecodeEngine: @unchecked Sendable {
     private var prefixCachedTokens = 0
     private var importedTokens = 0
     /// Precomputed keys and values waiting for their sequence's admission.
-    private var imports: [Int: [UInt8]] = [:]
+    private var imports: [Int: [[UInt8]]] = [:]
     /// Draft makers by method; prompt lookup is always there.
     private var drafters: [DraftMethod: any Drafter]
     private var speculation = SpeculationStats()
@@ -140,7 +140,7 @@ public final class DecodeEngine: @unchecked Sendable {
     /// With `importedKV` (bytes of `PagedKVCache.exportBlocks` for the first
     /// `request.precomputedTokens` tokens, from a prefill worker), those tokens are imported on
     /// admission instead of computed.
-    public func submit(_ request: DecodeRequest, sampling: SamplingParameters, importedKV: [UInt8]? = nil) -> (id: Int, events: AsyncStream<GenerationEvent>) {
+    public func submit(_ request: DecodeRequest, sampling: SamplingParameters, importedKV: [[UInt8]]? = nil) -> (id: Int, events: AsyncStream<GenerationEvent>) {
         let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self, bufferingPolicy: .unbounded)
         inbox.lock()
         let id = pending.nextID
@@ -215,7 +215,7 @@ public final class DecodeEngine: @unchecked Sendable {
                     // Keys and values a prefill worker computed: copied in, not computed.
                     guard let kv = imports.removeValue(forKey: item.sequence) else { throw KVCacheError.badImport("no imported blocks for sequence \(item.sequence)") }
                     let tokens = Array(scheduler.sequences[item.sequence]!.tokens[0..<item.importedTokens])
-                    try cache.importBlocks(item.sequence, tokens: tokens, bytes: kv)
+                    try cache.importBlocks(item.sequence, tokens: tokens, blobs: kv)
                     importedTokens += item.importedTokens
                 } else if item.startsSequence {
                     // Prefix caching: full blocks of this chunk that some sequence already computed

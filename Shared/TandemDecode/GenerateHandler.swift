@@ -62,7 +62,7 @@ public struct GenerateHandler: JobHandler {
 
         // Disaggregated prefill: a prefill worker computes the prompt and the first token and
         // sends the KV blocks here; the sequence then starts with them imported.
-        var importedKV: [UInt8]?
+        var importedKV: [[UInt8]]?
         var prefillInfo: GenerateResult.Prefill?
         var prefilled: DisaggregatedPrefill.Outcome?
         if resumed.isEmpty, maxTokens > 1, job.prefill != .local, let disaggregated {
@@ -78,7 +78,7 @@ public struct GenerateHandler: JobHandler {
             let first = outcome.handoff.firstToken
             request = DecodeRequest(prompt: prompt, resumed: [first], maxTokens: maxTokens, priority: job.priority, stops: params.stop ?? [],
                                     precomputedTokens: prompt.count, speculation: speculation)
-            importedKV = outcome.handoff.bytes
+            importedKV = outcome.handoff.blobs
             firstToken = .now
             let piece = Self.replayedText([first], tokenizer: engine.tokenizer, stops: params.stop ?? [])
             ids = [first]
@@ -126,7 +126,7 @@ public struct GenerateHandler: JobHandler {
                                 arrivalMilliseconds: outcome.handoff.computedAtMicroseconds.flatMap { computed in
                                     outcome.handoff.arrivedAtMicroseconds.map { Double($0 - computed) / 1000 }
                                 },
-                                bytes: outcome.handoff.bytes.count,
+                                bytes: outcome.handoff.byteCount,
                                 checksum: outcome.handoff.checksum, batchPrompts: job?.batchPrompts ?? 1)
         }
         let first = firstToken ?? end

@@ -2,7 +2,8 @@
 /// computes (`KVHandoffMessage`): parts arrive in order on one connection, each continuing where
 /// the last ended; the final one completes the handoff.
 ///
-/// Pure: the decode worker's data-plane thread feeds it; tests feed it by hand.
+/// Pure: the decode worker's data-plane thread feeds it; tests feed it by hand. The result's
+/// `blobs` are the parts' blobs in order (`PagedKVCache.importBlocks` takes them as they are).
 public struct KVHandoffAssembly: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// More parts are expected.
@@ -21,8 +22,8 @@ public struct KVHandoffAssembly: Sendable {
     public static func start(_ part: KVHandoff) -> (KVHandoffAssembly?, Outcome) {
         let blocks = (part.tokens.count + part.blockSizeTokens - 1) / part.blockSizeTokens
         var whole = part
-        whole.bytes = []
-        whole.bytes.reserveCapacity(blocks * part.blockBytes)
+        whole.blobs = []
+        whole.blobs.reserveCapacity(blocks)
         whole.firstBlock = 0
         whole.final = false
         var assembly = KVHandoffAssembly(assembled: whole, nextBlock: 0)
@@ -43,8 +44,10 @@ public struct KVHandoffAssembly: Sendable {
         guard part.firstBlock == nextBlock else {
             return .refused("handoff \(part.handoff): part starts at block \(part.firstBlock), expected \(nextBlock)")
         }
-        assembled.bytes += part.bytes
-        nextBlock += part.bytes.count / part.blockBytes
+        // The parts' blobs are kept as they came: joining them would copy every byte once more,
+        // and the final part's copy into fresh pages sat on the first token's path.
+        assembled.blobs += part.blobs
+        nextBlock += part.byteCount / part.blockBytes
         guard part.final else { return .partial }
         assembled.final = true
         assembled.firstToken = part.firstToken

@@ -20,6 +20,11 @@ public enum KVHandoffMessage: Sendable, Equatable {
     public static let blocksCommand: UInt8 = 0x41
     public static let ackCommand: UInt8 = 0x42
 
+    /// Whole blocks per blob frame, each frame under the protocol's blob limit.
+    public static func blocksPerBlob(blockBytes: Int) -> Int {
+        max(1, ProtocolConstants.maxBlobBytes / max(1, blockBytes))
+    }
+
     public var frames: [[UInt8]] {
         switch self {
         case .ack(let handoff):
@@ -38,18 +43,15 @@ public enum KVHandoffMessage: Sendable, Equatable {
                 ids[4 * i] = UInt8(v & 0xFF); ids[4 * i + 1] = UInt8((v >> 8) & 0xFF)
                 ids[4 * i + 2] = UInt8((v >> 16) & 0xFF); ids[4 * i + 3] = UInt8(v >> 24)
             }
-            // Whole blocks per frame, each frame under the protocol's blob limit.
-            let blocksPerFrame = max(1, ProtocolConstants.maxBlobBytes / max(1, h.blockBytes))
-            let frameBytes = blocksPerFrame * h.blockBytes
+            let frameBytes = Self.blocksPerBlob(blockBytes: h.blockBytes) * h.blockBytes
             var frames = [ProtocolConstants.versionTag, [Self.blocksCommand], header, ids]
-            var start = 0
-            if h.bytes.count <= frameBytes {
-                frames.append(h.bytes)  // shares the buffer: no copy
-            } else {
-                while start < h.bytes.count {
-                    let end = min(start + frameBytes, h.bytes.count)
-                    frames.append(Array(h.bytes[start..<end]))
-                    start = end
+            for blob in h.blobs {
+                if blob.count <= frameBytes {
+                    frames.append(blob)  // shares the buffer: no copy
+                    continue
+                }
+                for start in stride(from: 0, to: blob.count, by: frameBytes) {
+                    frames.append(Array(blob[start..<min(start + frameBytes, blob.count)]))
                 }
             }
             return frames
@@ -95,6 +97,9 @@ public enum KVHandoffMessage: Sendable, Equatable {
             // only whole blocks that are full (immutable), at least one.
             let blocks = (count + blockSize - 1) / blockSize, fullBlocks = count / blockSize
             let total = frames.dropFirst(4).reduce(0) { $0 + $1.count }
+            guard frames.dropFirst(4).allSatisfy({ $0.count % blockBytes == 0 }) else {
+                throw WireError.invalidField("kv", "a KV blob is not a whole number of \(blockBytes)-byte blocks")
+            }
             if final {
                 let expected = (blocks - min(firstBlock, blocks)) * blockBytes
                 guard firstBlock <= blocks, total == expected else { throw WireError.invalidField("kv", "\(total) bytes, expected \(expected)") }
@@ -103,16 +108,8 @@ public enum KVHandoffMessage: Sendable, Equatable {
                     throw WireError.invalidField("kv", "\(total) bytes from block \(firstBlock) are not whole full blocks of a \(count)-token prompt")
                 }
             }
-            var bytes: [UInt8]
-            if frames.count == 5 {
-                bytes = frames[4]  // one blob: shares its buffer
-            } else {
-                bytes = []
-                bytes.reserveCapacity(total)
-                for frame in frames.dropFirst(4) { bytes += frame }
-            }
             self = .blocks(KVHandoff(handoff: handoff, tokens: tokens, blockSizeTokens: blockSize, blockBytes: blockBytes,
-                                     firstToken: Int32(first), bytes: bytes, firstBlock: firstBlock, final: final,
+                                     firstToken: Int32(first), blobs: Array(frames.dropFirst(4)), firstBlock: firstBlock, final: final,
                                      computedAtMicroseconds: computedAt))
         default:
             throw WireError.unknownCommand(frames[1][0])
@@ -122,6 +119,10 @@ public enum KVHandoffMessage: Sendable, Equatable {
 
 /// One prompt's keys and values (or a part of them) on their way from a prefill worker to a
 /// decode worker.
+///
+/// The bytes stay in the blobs they travelled in, never joined: each copy of a prompt's ~24 MB
+/// (of 1 MB of its final part, into freshly faulted pages) is time on the first token's path.
+/// Two handoffs are equal when their fields and their bytes are, however the bytes are split.
 public struct KVHandoff: Sendable, Equatable {
     public var handoff: String
     /// The whole prompt, in every part.
@@ -130,8 +131,8 @@ public struct KVHandoff: Sendable, Equatable {
     public var blockBytes: Int
     /// The token the prefill worker sampled after the prompt (in the final part; 0 before).
     public var firstToken: Int32
-    /// Blocks from `firstBlock` on, `blockBytes` each.
-    public var bytes: [UInt8]
+    /// Blocks from `firstBlock` on, `blockBytes` each, in blobs of whole blocks.
+    public var blobs: [[UInt8]]
     public var firstBlock: Int
     /// The last part: the prompt's remaining blocks and the first token.
     public var final: Bool
@@ -140,11 +141,32 @@ public struct KVHandoff: Sendable, Equatable {
     /// When the decode worker had every block, Unix µs (set by its inbox; never on the wire).
     public var arrivedAtMicroseconds: Int64?
 
-    public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, bytes: [UInt8],
+    public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, blobs: [[UInt8]],
                 firstBlock: Int = 0, final: Bool = true, computedAtMicroseconds: Int64? = nil) {
         self.handoff = handoff; self.tokens = tokens; self.blockSizeTokens = blockSizeTokens; self.blockBytes = blockBytes
-        self.firstToken = firstToken; self.bytes = bytes; self.firstBlock = firstBlock; self.final = final
+        self.firstToken = firstToken; self.blobs = blobs; self.firstBlock = firstBlock; self.final = final
         self.computedAtMicroseconds = computedAtMicroseconds
+    }
+
+    public init(handoff: String, tokens: [Int32], blockSizeTokens: Int, blockBytes: Int, firstToken: Int32, bytes: [UInt8],
+                firstBlock: Int = 0, final: Bool = true, computedAtMicroseconds: Int64? = nil) {
+        self.init(handoff: handoff, tokens: tokens, blockSizeTokens: blockSizeTokens, blockBytes: blockBytes, firstToken: firstToken,
+                  blobs: [bytes], firstBlock: firstBlock, final: final, computedAtMicroseconds: computedAtMicroseconds)
+    }
+
+    /// The bytes joined into one array (a copy: for tests and small handoffs).
+    public var bytes: [UInt8] {
+        get { Array(blobs.joined()) }
+        set { blobs = [newValue] }
+    }
+
+    public var byteCount: Int { blobs.reduce(0) { $0 + $1.count } }
+
+    public static func == (a: KVHandoff, b: KVHandoff) -> Bool {
+        a.handoff == b.handoff && a.tokens == b.tokens && a.blockSizeTokens == b.blockSizeTokens && a.blockBytes == b.blockBytes
+            && a.firstToken == b.firstToken && a.firstBlock == b.firstBlock && a.final == b.final
+            && a.computedAtMicroseconds == b.computedAtMicroseconds && a.arrivedAtMicroseconds == b.arrivedAtMicroseconds
+            && a.blobs.joined().elementsEqual(b.blobs.joined())
     }
 
     /// Unix µs now, for `computedAtMicroseconds` and `arrivedAtMicroseconds`.
@@ -153,7 +175,7 @@ public struct KVHandoff: Sendable, Equatable {
     /// `KVChecksum` of the bytes, to check that what arrived is what was computed.
     public var checksum: String {
         var sum = KVChecksum()
-        sum.add(bytes)
+        for blob in blobs { sum.add(blob) }
         return sum.hex
     }
 }

@@ -143,11 +143,10 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
                     let i = request.sequence, full = done[i] / blockSizeTokens
                     guard full > sentBlocks[i] else { continue }
                     do {
-                        let bytes = try cache.exportBlocks(i, from: sentBlocks[i], to: full)
-                        checksums[i].add(bytes)
                         try send(KVHandoff(handoff: batch[i].handoff, tokens: batch[i].tokens, blockSizeTokens: blockSizeTokens,
-                                           blockBytes: cache.blockBytes, firstToken: 0, bytes: bytes, firstBlock: sentBlocks[i], final: false),
-                                 to: batch[i].decodeEndpoint)
+                                           blockBytes: cache.blockBytes, firstToken: 0, blobs: [], firstBlock: sentBlocks[i], final: false),
+                                 blocksTo: full, of: i, in: cache, to: batch[i].decodeEndpoint)
+                        try cache.forEachBlock(i, from: sentBlocks[i], to: full) { checksums[i].add($0) }
                         sentBlocks[i] = full
                     } catch {
                         results[i] = .failure(error)
@@ -168,32 +167,31 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         let computeMilliseconds = Self.milliseconds(computed - started)
         // Every prompt's final part goes out before any acknowledgement is awaited, so the prompts
         // of a batch do not wait for one another's round trips.
-        var tails: [Int: [UInt8]] = [:]
+        var tailBlocks: [Int: Int] = [:]
         for i in members {
             let params = batch[i]
             do {
                 let blocks = (params.tokens.count + blockSizeTokens - 1) / blockSizeTokens
-                let tail = try cache.exportBlocks(i, from: sentBlocks[i], to: blocks)
                 try send(KVHandoff(handoff: params.handoff, tokens: params.tokens, blockSizeTokens: blockSizeTokens, blockBytes: cache.blockBytes,
-                                   firstToken: firstTokens[i]!, bytes: tail, firstBlock: sentBlocks[i], final: true,
+                                   firstToken: firstTokens[i]!, blobs: [], firstBlock: sentBlocks[i], final: true,
                                    computedAtMicroseconds: computedAt),
-                         to: params.decodeEndpoint)
-                tails[i] = tail
+                         blocksTo: blocks, of: i, in: cache, to: params.decodeEndpoint)
+                tailBlocks[i] = blocks
             } catch {
                 results[i] = .failure(error)
             }
         }
         for i in members {
             defer { cache.release(i) }
-            guard let tail = tails[i] else { continue }
+            guard let blocks = tailBlocks[i] else { continue }
             let params = batch[i]
             results[i] = Result {
                 try awaitAcknowledgement(of: params.handoff, from: params.decodeEndpoint)
                 let transferMilliseconds = Self.milliseconds(ContinuousClock.now - computed)
-                checksums[i].add(tail)
-                return PrefillResult(firstToken: firstTokens[i]!, tokens: params.tokens.count, bytes: (sentBlocks[i] * cache.blockBytes) + tail.count,
+                try cache.forEachBlock(i, from: sentBlocks[i], to: blocks) { checksums[i].add($0) }
+                return PrefillResult(firstToken: firstTokens[i]!, tokens: params.tokens.count, bytes: blocks * cache.blockBytes,
                                      checksum: checksums[i].hex, computeMilliseconds: computeMilliseconds, transferMilliseconds: transferMilliseconds,
-                                     tailBytes: tail.count, worker: workerName, batchPrompts: members.count)
+                                     tailBytes: (blocks - sentBlocks[i]) * cache.blockBytes, worker: workerName, batchPrompts: members.count)
             }
         }
         return results.map { $0! }
@@ -209,9 +207,15 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
         return socket
     }
 
-    /// Queues one part of a handoff (ZeroMQ sends it from its I/O thread while this one computes).
-    private func send(_ part: KVHandoff, to endpoint: String) throws {
-        _ = try socket(to: endpoint).send(KVHandoffMessage.blocks(part).frames)
+    /// Queues one part of a handoff: `part`'s fields with the sequence's blocks from
+    /// `part.firstBlock` to `end`, copied from the cache straight into ZeroMQ's message buffers
+    /// (ZeroMQ sends them from its I/O thread while this one computes).
+    private func send(_ part: KVHandoff, blocksTo end: Int, of sequence: Int, in cache: PagedKVCache, to endpoint: String) throws {
+        let perBlob = KVHandoffMessage.blocksPerBlob(blockBytes: cache.blockBytes)
+        let blobStarts = Array(stride(from: part.firstBlock, to: end, by: perBlob))
+        try socket(to: endpoint).send(KVHandoffMessage.blocks(part).frames, filling: blobStarts.map { (min($0 + perBlob, end) - $0) * cache.blockBytes }) { i, buffer in
+            try cache.exportBlocks(sequence, from: blobStarts[i], to: min(blobStarts[i] + perBlob, end), into: buffer)
+        }
     }
 
     /// Waits (up to 10 s) for the decode worker's acknowledgement of a handoff's final part;

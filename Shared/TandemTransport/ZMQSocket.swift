@@ -79,8 +79,14 @@ public final class ZMQSocket: @unchecked Sendable {
     /// Sends a multipart message. Returns false when it would block and `wait` is false.
     @discardableResult
     public func send(_ frames: [[UInt8]], wait: Bool = true) throws -> Bool {
+        try send(frames, wait: wait, more: false)
+    }
+
+    /// `more`: further frames of the same message follow these.
+    @discardableResult
+    private func send(_ frames: [[UInt8]], wait: Bool = true, more: Bool) throws -> Bool {
         for (index, frame) in frames.enumerated() {
-            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            var flags: Int32 = index < frames.count - 1 || more ? ZMQ_SNDMORE : 0
             if !wait { flags |= ZMQ_DONTWAIT }
             let rc = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
             if rc < 0 {
@@ -91,6 +97,27 @@ public final class ZMQSocket: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// Sends `frames` followed by frames of `sizes` bytes that `fill(index, buffer)` writes straight
+    /// into ZeroMQ's message buffers: one copy of bulk data instead of two (into an array, then into
+    /// the message). Every frame is filled before any is sent, so a failing `fill` sends nothing.
+    public func send(_ frames: [[UInt8]], filling sizes: [Int], _ fill: (Int, UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        let messages = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: max(1, sizes.count))
+        var initialized = 0
+        defer {
+            for i in 0..<initialized { zmq_msg_close(messages + i) }  // a sent message is already empty
+            messages.deallocate()
+        }
+        for (i, size) in sizes.enumerated() {
+            guard zmq_msg_init_size(messages + i, size) == 0 else { throw ZMQError("zmq_msg_init_size") }
+            initialized += 1
+            try fill(i, UnsafeMutableRawBufferPointer(start: zmq_msg_data(messages + i), count: size))
+        }
+        try send(frames, more: !sizes.isEmpty)
+        for i in sizes.indices where zmq_msg_send(messages + i, handle, i < sizes.count - 1 ? ZMQ_SNDMORE : 0) < 0 {
+            throw ZMQError("zmq_msg_send")
+        }
     }
 
     /// Sends `identity` followed by `frames` on a ROUTER socket.

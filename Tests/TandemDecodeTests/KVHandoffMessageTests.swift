@@ -113,6 +113,30 @@ final class KVHandoffMessageTests: XCTestCase {
         if case .refused = assembly!.add(skipped) {} else { XCTFail("a gap") }
     }
 
+    func testRefusesBlobsThatSplitABlock() {
+        var frames = KVHandoffMessage.blocks(handoff()).frames
+        let bytes = Array(frames[4...].joined())
+        frames = Array(frames[..<4]) + [Array(bytes[..<100]), Array(bytes[100...])]  // the right total, a block cut in two
+        XCTAssertThrowsError(try KVHandoffMessage(frames: frames), "a blob that is not whole blocks")
+    }
+
+    func testAssemblyKeepsThePartsBlobsInOrder() throws {
+        let h = handoff()
+        let parts = parts(of: h, splitAt: 1)
+        var (assembly, outcome) = KVHandoffAssembly.start(try roundTrip(parts[0]))
+        XCTAssertEqual(outcome, .partial)
+        outcome = assembly!.add(try roundTrip(parts[1]))
+        guard case .complete(let whole) = outcome else { return XCTFail("not complete: \(outcome)") }
+        XCTAssertEqual(whole.blobs.count, 2, "one blob per part, not joined")
+        XCTAssertEqual(whole.bytes, h.bytes)
+        XCTAssertEqual(whole.checksum, h.checksum)
+    }
+
+    private func roundTrip(_ part: KVHandoff) throws -> KVHandoff {
+        guard case .blocks(let decoded) = try KVHandoffMessage(frames: KVHandoffMessage.blocks(part).frames) else { throw WireError.malformedCommandFrame }
+        return decoded
+    }
+
     func testRefusesPartsThatAreNotWholeFullBlocks() {
         let h = handoff()
         var early = parts(of: h, splitAt: 2)[0]

@@ -131,12 +131,20 @@ final class ForwardPassTests: XCTestCase {
         _ = try model.forward([ForwardRequest(sequence: 0, tokens: p)], cache: a)
         let bytes = try a.exportBlocks(0)
         XCTAssertEqual(bytes.count, 3 * a.blockBytes)
+        // The other ways to read the same blocks: into a buffer, and in place block by block.
+        var copied = [UInt8](repeating: 0, count: 2 * a.blockBytes)
+        try copied.withUnsafeMutableBytes { try a.exportBlocks(0, from: 1, to: 3, into: $0) }
+        XCTAssertEqual(copied, Array(bytes[a.blockBytes...]))
+        var inPlace: [UInt8] = []
+        try a.forEachBlock(0, from: 0, to: 3) { inPlace += $0 }
+        XCTAssertEqual(inPlace, bytes)
+        XCTAssertThrowsError(try a.forEachBlock(0, from: 2, to: 4) { _ in })
         let b = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
-        try b.importBlocks(4, tokens: p, bytes: bytes)
+        try b.importBlocks(4, tokens: p, blobs: [Array(bytes[..<b.blockBytes]), Array(bytes[b.blockBytes...])])
         let la = try model.forward([ForwardRequest(sequence: 0, tokens: [11])], cache: a)[0][0]
         let lb = try model.forward([ForwardRequest(sequence: 4, tokens: [11])], cache: b)[0][0]
         XCTAssertEqual(la, lb)
-        XCTAssertThrowsError(try b.importBlocks(5, tokens: p, bytes: Array(bytes.dropLast())))
+        XCTAssertThrowsError(try b.importBlocks(5, tokens: p, blobs: [Array(bytes.dropLast())]))
     }
 
     func testRefusesBadTokensAndUnknownSequences() throws {

@@ -190,25 +190,51 @@ public final class PagedKVCache: @unchecked Sendable {
     /// The raw bytes of the sequence's blocks `from..<to` in table order (a prefill worker sends
     /// the blocks a chunk filled while it computes the next).
     public func exportBlocks(_ id: Int, from: Int, to: Int) throws -> [UInt8] {
+        let blocks = try blockRange(id, from: from, to: to)
+        return [UInt8](unsafeUninitializedCapacity: blocks.count * blockBytes) { dst, count in
+            copyBlocks(blocks, into: UnsafeMutableRawBufferPointer(dst))
+            count = blocks.count * blockBytes
+        }
+    }
+
+    /// Copies the sequence's blocks `from..<to` into `buffer` (`(to - from) * blockBytes` bytes):
+    /// straight into a message buffer, without an array in between.
+    public func exportBlocks(_ id: Int, from: Int, to: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        let blocks = try blockRange(id, from: from, to: to)
+        guard buffer.count == blocks.count * blockBytes else { throw KVCacheError.badImport("a \(buffer.count)-byte buffer for \(blocks.count) blocks") }
+        copyBlocks(blocks, into: buffer)
+    }
+
+    /// Calls `body` with the raw bytes of each of the sequence's blocks `from..<to`, in table
+    /// order: what `exportBlocks` copies, read in place (to checksum what was sent).
+    public func forEachBlock(_ id: Int, from: Int, to: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+        for block in try blockRange(id, from: from, to: to) {
+            body(UnsafeRawBufferPointer(start: UnsafeRawPointer(storage + block * blockFloats), count: blockBytes))
+        }
+    }
+
+    private func blockRange(_ id: Int, from: Int, to: Int) throws -> ArraySlice<Int> {
         guard let table = tables[id] else { throw KVCacheError.unknownSequence(id) }
         guard 0 <= from, from <= to, to <= table.blocks.count else {
             throw KVCacheError.blockRange(from: from, to: to, blocks: table.blocks.count)
         }
-        return [UInt8](unsafeUninitializedCapacity: (to - from) * blockBytes) { dst, count in
-            for (i, block) in table.blocks[from..<to].enumerated() {
-                dst.baseAddress!.advanced(by: i * blockBytes).initialize(from: UnsafeRawPointer(storage + block * blockFloats)
-                    .assumingMemoryBound(to: UInt8.self), count: blockBytes)
-            }
-            count = (to - from) * blockBytes
+        return table.blocks[from..<to]
+    }
+
+    private func copyBlocks(_ blocks: ArraySlice<Int>, into buffer: UnsafeMutableRawBufferPointer) {
+        for (i, block) in blocks.enumerated() {
+            (buffer.baseAddress! + i * blockBytes).copyMemory(from: UnsafeRawPointer(storage + block * blockFloats), byteCount: blockBytes)
         }
     }
 
     /// Creates sequence `id` holding `tokens` from bytes made by `exportBlocks` (of a cache with the
-    /// same layout), and seals its full blocks.
-    public func importBlocks(_ id: Int, tokens: [Int32], bytes: [UInt8]) throws {
+    /// same layout), and seals its full blocks. The bytes may come in several blobs, each of whole
+    /// blocks, in order (the parts of a streamed handoff), so they need not be joined first.
+    public func importBlocks(_ id: Int, tokens: [Int32], blobs: [[UInt8]]) throws {
         let blocksNeeded = (tokens.count + blockSizeTokens - 1) / blockSizeTokens
-        guard bytes.count == blocksNeeded * blockBytes else {
-            throw KVCacheError.badImport("\(bytes.count) bytes for \(tokens.count) tokens (expected \(blocksNeeded * blockBytes))")
+        let byteCount = blobs.reduce(0) { $0 + $1.count }
+        guard byteCount == blocksNeeded * blockBytes, blobs.allSatisfy({ $0.count % blockBytes == 0 }) else {
+            throw KVCacheError.badImport("\(byteCount) bytes in \(blobs.count) blobs for \(tokens.count) tokens (expected \(blocksNeeded * blockBytes) in whole blocks)")
         }
         try createSequence(id)
         do {
@@ -218,10 +244,12 @@ public final class PagedKVCache: @unchecked Sendable {
             release(id)
             throw error
         }
-        let table = tables[id]!
-        bytes.withUnsafeBytes { src in
-            for (i, block) in table.blocks.enumerated() {
-                UnsafeMutableRawPointer(storage + block * blockFloats).copyMemory(from: src.baseAddress! + i * blockBytes, byteCount: blockBytes)
+        var blocks = tables[id]!.blocks[...]
+        for blob in blobs {
+            blob.withUnsafeBytes { src in
+                for offset in stride(from: 0, to: src.count, by: blockBytes) {
+                    UnsafeMutableRawPointer(storage + blocks.removeFirst() * blockFloats).copyMemory(from: src.baseAddress! + offset, byteCount: blockBytes)
+                }
             }
         }
         sealFullBlocks(id)
