@@ -40,6 +40,8 @@ dist: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 	mkdir -p compose/dist
 	find .build/release/ -maxdepth 1 -type f -perm -u+x -name 'tandem*' -exec cp {} compose/dist/ \;
+	# Resource bundles (the diffusion model's weights) sit beside the binaries that look for them.
+	find .build/release/ -maxdepth 1 -type d -name '*.resources' -exec cp -r {} compose/dist/ \;
 
 # llama.cpp through llama-cpp-python (with its OpenAI-compatible server), for `tandem bench model`,
 # `tandem bench generate --llama-server` and tools/make_model_fixtures.py.

@@ -10,7 +10,8 @@ import TandemWire
 /// One thread owns the ROUTER socket (ZeroMQ sockets belong to one thread); jobs wait with `take`,
 /// woken the moment the final part is in.
 public final class KVHandoffInbox: Sendable {
-    /// The bound endpoint, announced to the router in READY and sent to prefill workers.
+    /// Where prefill workers connect: announced to the router in READY and sent to prefill workers
+    /// (`AdvertisedEndpoint`: the bound endpoint, or this host's address for a wildcard bind).
     public let endpoint: String
 
     private struct State {
@@ -21,12 +22,13 @@ public final class KVHandoffInbox: Sendable {
 
     private let state = Mutex(State())
 
-    /// Binds `endpoint` (`tcp://127.0.0.1:*` picks a free port) and starts the receiving thread.
-    public init(bind: String) throws {
+    /// Binds `endpoint` (`tcp://127.0.0.1:*` picks a free port) and starts the receiving thread;
+    /// `advertise`, when given, is what peers are told to connect to.
+    public init(bind: String, advertise: String? = nil) throws {
         let context = ZMQContext()
         let socket = try ZMQSocket(context: context, kind: .router)
         try socket.applyProtocolLimits()
-        endpoint = try socket.bind(bind)
+        endpoint = AdvertisedEndpoint.resolve(bound: try socket.bind(bind), advertise: advertise)
         let thread = Thread { [self] in
             _ = context  // the context lives as long as its socket
             while true {
