@@ -49,9 +49,9 @@ public struct ModelStore: Sendable {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.filter { $0.hasSuffix(".gguf") }.sorted().map { f in
             let p = directory + "/" + f
-            let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int ?? 0
             let name = ModelCatalog.all.first { $0.fileName == f }?.name ?? "-"
-            return (name, p, size ?? 0)
+            return (name, p, size)
         }
     }
 
