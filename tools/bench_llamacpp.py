@@ -8,6 +8,7 @@ Run by `tandem bench model` with the Python of .venv-ref (see `make bench-deps`)
 """
 import argparse
 import ctypes
+import os
 import time
 
 import llama_cpp
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--batch-steps", type=int, default=32)
     a = ap.parse_args()
 
+    before = resident()
     llm = llama_cpp.Llama(model_path=a.model, n_ctx=a.prompt_tokens + a.decode_tokens + 64, n_batch=a.prompt_tokens,
                           n_threads=a.threads, n_threads_batch=a.threads, verbose=False)
     text = "The quick brown fox jumps over the lazy dog while the river keeps running to the sea. " * 64
@@ -52,6 +54,12 @@ def main():
         tok = last_argmax()
     dt = time.perf_counter() - t
     print(f"llama.cpp tg{a.decode_tokens}: {a.decode_tokens / dt:7.1f} tok/s")
+    # Its KV cache is f16 and sized for the whole context (n_ctx positions), allocated at load.
+    after = resident()
+    kv_bytes = llama_cpp.llama_n_ctx(llm._ctx.ctx) * int(llm.metadata["llama.block_count"]) * 2 * kv_dimension(llm) * 2
+    print("llama.cpp memory after tg: RSS %.1f MB = anonymous %.1f + file %.1f" % after)
+    print("llama.cpp memory the model added (after tg minus before loading): %.1f MB = anonymous %.1f + file %.1f; file + KV cache (f16, %d positions) = %.1f MB"
+          % (tuple(x - y for x, y in zip(after, before)) + (llama_cpp.llama_n_ctx(llm._ctx.ctx), (os.path.getsize(a.model) + kv_bytes) / 1e6)))
 
     sizes = [int(s) for s in a.batch_sizes.split(",") if s]
     for n in sizes:
@@ -59,6 +67,22 @@ def main():
             print(f"llama.cpp batched decode {n:2d} seq: {batched(llm, a, n, prompt[:16]):7.1f} tok/s aggregate")
         except Exception as e:  # the low-level API moves between versions
             print(f"llama.cpp batched decode {n:2d} seq: skipped ({e})")
+
+
+def resident():
+    """(RSS, anonymous, file-backed) in MB of 10^6 bytes, from /proc/self/status."""
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                fields[parts[0].rstrip(":")] = int(parts[1]) * 1024 / 1e6
+    return fields.get("VmRSS", 0.0), fields.get("RssAnon", 0.0), fields.get("RssFile", 0.0)
+
+
+def kv_dimension(llm):
+    m = llm.metadata  # values as strings
+    return int(m["llama.embedding_length"]) // int(m["llama.attention.head_count"]) * int(m["llama.attention.head_count_kv"])
 
 
 def batched(llm, a, n, prompt):
