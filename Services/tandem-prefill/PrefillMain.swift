@@ -20,8 +20,8 @@ struct PrefillMain: AsyncParsableCommand {
     var chunkTokens = 256
 
     @Option(name: .customLong("tail-tokens"),
-            help: "A long prompt's last tokens computed on their own, so only their KV blocks are sent after the compute (the rest streams during it).")
-    var tailTokens = 32
+            help: "The fewest of a long prompt's last tokens computed on their own, from a block boundary, so only their KV blocks (one or two) are sent after the compute; the rest streams during it.")
+    var tailTokens = 16
 
     func run() async throws {
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"

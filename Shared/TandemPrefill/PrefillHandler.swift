@@ -21,8 +21,10 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     public let workerName: String
     /// Tokens per forward call (the chunk size of long prompts).
     public let chunkTokens: Int
-    /// A long prompt's last tokens, computed in a call of their own so that only their blocks are
-    /// sent after the compute ends (the rest streams while later chunks compute).
+    /// The fewest of a long prompt's last tokens computed in a call of their own, so that only their
+    /// blocks are sent after the compute ends (the rest streams while earlier chunks compute). The
+    /// tail starts on a block boundary, so those are one or two blocks; a shorter tail call would
+    /// leave the previous chunk's blocks (up to 12 MB) too little time to drain ahead of it.
     public let tailTokens: Int
     public let blockSizeTokens = 16
 
@@ -40,7 +42,7 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
     /// Acknowledged handoffs not yet awaited (a batch's acknowledgements may come in any order).
     private var acknowledged: Set<String> = []
 
-    public init(modelName: String, threads: Int, workerName: String, chunkTokens: Int = 256, tailTokens: Int = 32) {
+    public init(modelName: String, threads: Int, workerName: String, chunkTokens: Int = 256, tailTokens: Int = 16) {
         self.modelName = modelName; self.threads = threads; self.workerName = workerName; self.chunkTokens = chunkTokens
         self.tailTokens = max(1, tailTokens)
     }
@@ -104,7 +106,7 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
 
     /// Computes the prompts together, samples each one's first token and sends each one's blocks:
     /// the blocks a chunk filled go out while the next chunk computes, so only the last chunk's
-    /// blocks (at most `tailTokens` tokens' worth of a long prompt) travel after the compute.
+    /// blocks (one or two blocks of a long prompt's tail) travel after the compute.
     private func prefill(_ batch: [PrefillParameters]) -> [Result<PrefillResult, Error>] {
         let model: LlamaModel
         do { model = try loadedModel() } catch { return batch.map { _ in .failure(error) } }
@@ -129,8 +131,10 @@ public final class PrefillHandler: JobHandler, @unchecked Sendable {
                 for i in members where budget > 0 && done[i] < batch[i].tokens.count {
                     let count = batch[i].tokens.count, remaining = count - done[i]
                     var n = min(budget, remaining)
-                    // A long prompt's last `tailTokens` get a forward call of their own.
-                    if count >= 4 * tailTokens && remaining > tailTokens { n = min(n, remaining - tailTokens) }
+                    // A long prompt's tail (its last `tailTokens`, from the block boundary before
+                    // them) gets a forward call of its own.
+                    let tailStart = (count - tailTokens) / blockSizeTokens * blockSizeTokens
+                    if count >= 4 * tailTokens && done[i] < tailStart { n = min(n, tailStart - done[i]) }
                     let last = done[i] + n == count
                     requests.append(ForwardRequest(sequence: i, tokens: Array(batch[i].tokens[done[i]..<done[i] + n]), logitIndices: last ? [n - 1] : []))
                     done[i] += n
