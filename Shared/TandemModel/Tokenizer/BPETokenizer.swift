@@ -24,7 +24,9 @@ public struct BPETokenizer: Sendable {
     /// The chat template's Jinja text, if the file has one.
     public let chatTemplateSource: String?
 
-    private let ids: [String: Int32]
+    /// Text → id, kept only for the pre-tokenizer that looks whole words up (`llama-bpe`): the others
+    /// need it only to build `merges`, and for this vocabulary it is 1.3 MB.
+    private let wordIDs: [String: Int32]?
     /// (left, right) → (rank, merged token).
     private let merges: [UInt64: (rank: Int32, merged: Int32)]
     private let byteTokens: [Int32]
@@ -76,7 +78,7 @@ public struct BPETokenizer: Sendable {
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
-        self.ids = ids
+        wordIDs = preTokenizer == .llamaBPE ? ids : nil
         var merges: [UInt64: (rank: Int32, merged: Int32)] = [:]
         merges.reserveCapacity(mergeStrings.count)
         for (rank, m) in mergeStrings.enumerated() {
@@ -125,7 +127,7 @@ public struct BPETokenizer: Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         for word in preTokenizer.split(text) {
             let wordBytes = Array(word.utf8)
-            if preTokenizer == .llamaBPE, let id = ids[ByteEncoder.encode(wordBytes)] {
+            if let id = wordIDs?[ByteEncoder.encode(wordBytes)] {
                 out.append(id)  // llama.cpp's ignore_merges for Llama 3
                 continue
             }
@@ -172,7 +174,4 @@ public struct BPETokenizer: Sendable {
         if id == eosID { return true }
         return Int(id) < tokens.count && types[Int(id)] == .control && tokens[Int(id)] == "<|im_end|>"
     }
-
-    /// The id of a token text, if it is in the vocabulary.
-    public func id(of token: String) -> Int32? { ids[token] }
 }
