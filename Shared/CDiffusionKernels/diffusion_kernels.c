@@ -278,6 +278,18 @@ static pthread_once_t scratchKeyOnce = PTHREAD_ONCE_INIT;
 
 static void make_scratch_key(void) { pthread_key_create(&scratchKey, free); }
 
+/// This thread's scratch, at least `need` bytes, 64-byte aligned.
+static void *thread_scratch(long need) {
+    if (scratchBytes < need) {
+        pthread_once(&scratchKeyOnce, make_scratch_key);
+        free(scratch);
+        scratchBytes = (need + 4095) / 4096 * 4096;
+        scratch = aligned_alloc(64, scratchBytes);
+        pthread_setspecific(scratchKey, scratch);
+    }
+    return scratch;
+}
+
 void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float *packedWeight,
                          const float *bias, const float *addend, float outputScale, float *out,
                          int firstTile, int endTile, int level) {
@@ -292,14 +304,7 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
     // Accumulators [blocks · 4][TILE], the im2col chunk [KC][TILE], tap offsets [taps][TILE], tap vectors.
     const long accumulatorFloats = (long)blocks * 4 * TILE;
     const long need = sizeof(float) * (accumulatorFloats + KC * TILE) + sizeof(int) * taps * TILE + 64 * (long)taps * (TILE / 16);
-    if (scratchBytes < need) {
-        pthread_once(&scratchKeyOnce, make_scratch_key);
-        free(scratch);
-        scratchBytes = (need + 4095) / 4096 * 4096;
-        scratch = aligned_alloc(64, scratchBytes);
-        pthread_setspecific(scratchKey, scratch);
-    }
-    float *acc = scratch, *chunk = acc + accumulatorFloats;
+    float *acc = thread_scratch(need), *chunk = acc + accumulatorFloats;
     int *offsets = (int *)(chunk + KC * TILE);
 #if defined(__x86_64__)
     tap_vector *vectors = (tap_vector *)(offsets + taps * TILE);
@@ -343,6 +348,190 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) for the 3×3 stride-1 convolutions (AVX-512 only; other CPUs use the tiled
+// kernel above). Each 2×2 output tile is A^T [U ⊙ V] A with U = G g G^T (weights, transformed at
+// load) and V = B^T d B (its 4×4 input patch): 16 multiplies per tile and channel pair instead of
+// 36. The 16 elementwise products over channels are 16 matrix products, which the 4×64 micro-kernel
+// above runs: columns are 64 consecutive tiles of the batch, so one pass fills them at 8×8 and up.
+
+#define WINO_KC 64
+
+int tandem_winograd_applies(const tandem_conv_shape *s) {
+    const int tilesX = s->outWidth / 2;
+    const long tiles = (long)s->batch * (s->outHeight / 2) * tilesX;
+    return s->kernelSize == 3 && s->stride == 1 && s->padding == 1 && s->outHeight % 2 == 0 && s->outWidth % 2 == 0
+        && (tilesX == 2 || tilesX == 4 || tilesX == 8 || tilesX == 16) && tiles >= TILE;
+}
+
+long tandem_winograd_packed_weight_count(int outChannels, int inChannels) {
+    return 16L * ((outChannels + 3) / 4) * 4 * inChannels;
+}
+
+void tandem_winograd_pack_weights(const float *weight, int outChannels, int inChannels, float *packed) {
+    const int blocks = (outChannels + 3) / 4;
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    for (int o = 0; o < blocks * 4; o++)
+        for (int c = 0; c < inChannels; c++) {
+            const float *g = weight + ((long)o * inChannels + c) * 9;
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    double u = 0;
+                    if (o < outChannels)
+                        for (int a = 0; a < 3; a++)
+                            for (int b = 0; b < 3; b++) u += G[i][a] * g[a * 3 + b] * G[j][b];
+                    // [element][block][channel][4]: the micro-kernel's packed-weight layout per element.
+                    packed[(((long)(i * 4 + j) * blocks + o / 4) * inChannels + c) * 4 + o % 4] = (float)u;
+                }
+        }
+}
+
+long tandem_winograd_blocks(const tandem_conv_shape *s) {
+    const long tiles = (long)s->batch * (s->outHeight / 2) * (s->outWidth / 2);
+    return (tiles + TILE - 1) / TILE;
+}
+
+#if defined(__x86_64__)
+/// V[16][channels][TILE] for tiles [j0, j0 + TILE) of channels [c0, c1). Lane l of a vector is
+/// tile j0 + 16v + l: tile row R = (j0 + 16v + l) / tilesX (rows of all samples, in order),
+/// column tx = l % tilesX. For each of the patch's 4 rows the 16 lanes' input rows are copied side
+/// by side (16 / tilesX row segments of 2·tilesX floats, 32 in all), and one permute per column
+/// picks each lane's d[2tx − 1 … 2tx + 2]; upsampled input repeats every source value, so the
+/// segments are half as long and the index is halved.
+__attribute__((target("avx512f")))
+static void winograd_input(const tandem_conv_shape *s, const float *x, long j0, int c0, int c1, float *v) {
+    const int up = s->upsample == 2 ? 1 : 0, tilesX = s->outWidth / 2, tilesY = s->outHeight / 2;
+    const int segment = s->inWidth, groups = 16 / tilesX;
+    const long plane = (long)s->inHeight * s->inWidth, channelStride = (long)s->batch * plane;
+    const long rows = (long)s->batch * tilesY;
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i twice = _mm512_slli_epi32(lane, 1);
+    __m512i index[4];
+    for (int d = 0; d < 4; d++) index[d] = _mm512_srli_epi32(_mm512_add_epi32(twice, _mm512_set1_epi32(d - 1)), up);
+    // Lanes whose d0 / d3 fall in the left / right padding.
+    const __m512i column = _mm512_and_si512(lane, _mm512_set1_epi32(tilesX - 1));
+    const __mmask16 hasLeft = _mm512_cmpneq_epi32_mask(column, _mm512_setzero_si512());
+    const __mmask16 hasRight = _mm512_cmpneq_epi32_mask(column, _mm512_set1_epi32(tilesX - 1));
+    const __mmask16 segmentMask = (__mmask16)((1u << (segment < 16 ? segment : 16)) - 1);
+    __attribute__((aligned(64))) float rowsBuffer[32];
+    for (int c = c0; c < c1; c++) {
+        const float *channel = x + c * channelStride;
+        for (int vec = 0; vec < TILE / 16; vec++) {
+            const long firstRow = (j0 + vec * 16) / tilesX;
+            __m512 u[4][4];
+            for (int r = 0; r < 4; r++) {
+                for (int g = 0; g < groups; g++) {
+                    const long row = firstRow + g;
+                    const int b = (int)(row / tilesY), vy = 2 * (int)(row % tilesY) + r - 1;
+                    float *dst = rowsBuffer + g * segment;
+                    if (row >= rows || vy < 0 || vy >= s->outHeight) {
+                        for (int i = 0; i < segment; i += 16) _mm512_mask_storeu_ps(dst + i, segmentMask, _mm512_setzero_ps());
+                    } else {
+                        const float *src = channel + b * plane + (long)(vy >> up) * s->inWidth;
+                        for (int i = 0; i < segment; i += 16)
+                            _mm512_mask_storeu_ps(dst + i, segmentMask, _mm512_maskz_loadu_ps(segmentMask, src + i));
+                    }
+                }
+                const __m512 lo = _mm512_load_ps(rowsBuffer), hi = _mm512_load_ps(rowsBuffer + 16);
+                const __m512 d0 = _mm512_maskz_permutex2var_ps(hasLeft, lo, index[0], hi);
+                const __m512 d1 = _mm512_permutex2var_ps(lo, index[1], hi);
+                const __m512 d2 = _mm512_permutex2var_ps(lo, index[2], hi);
+                const __m512 d3 = _mm512_maskz_permutex2var_ps(hasRight, lo, index[3], hi);
+                u[r][0] = _mm512_sub_ps(d0, d2);
+                u[r][1] = _mm512_add_ps(d1, d2);
+                u[r][2] = _mm512_sub_ps(d2, d1);
+                u[r][3] = _mm512_sub_ps(d1, d3);
+            }
+            float *base = v + (long)(c - c0) * TILE + vec * 16;
+            const long element = (long)(c1 - c0) * TILE;
+            for (int j = 0; j < 4; j++) {
+                _mm512_store_ps(base + (0 * 4 + j) * element, _mm512_sub_ps(u[0][j], u[2][j]));
+                _mm512_store_ps(base + (1 * 4 + j) * element, _mm512_add_ps(u[1][j], u[2][j]));
+                _mm512_store_ps(base + (2 * 4 + j) * element, _mm512_sub_ps(u[2][j], u[1][j]));
+                _mm512_store_ps(base + (3 * 4 + j) * element, _mm512_sub_ps(u[1][j], u[3][j]));
+            }
+        }
+    }
+}
+
+/// out = (A^T M A + bias + addend) · scale for tiles [j0, j0 + TILE); M is [16][outChannels][TILE].
+/// The two output columns of each tile are interleaved into rows of 2·tilesX floats.
+__attribute__((target("avx512f")))
+static void winograd_output(const tandem_conv_shape *s, const float *m, long mStride, long j0, const float *bias,
+                            const float *addend, float outputScale, float *out) {
+    const int tilesX = s->outWidth / 2, tilesY = s->outHeight / 2, width = s->outWidth, groups = 16 / tilesX;
+    const long rows = (long)s->batch * tilesY, n = (long)s->batch * s->outHeight * s->outWidth;
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    // Lanes (y0[0], y1[0], y0[1], y1[1], …): indices 0..15 take from the first vector, 16..31 the second.
+    const __m512i lowHalf = _mm512_or_si512(_mm512_srli_epi32(lane, 1), _mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(1)), 4));
+    const __m512i highHalf = _mm512_add_epi32(lowHalf, _mm512_set1_epi32(8));
+    const __m512 scale = _mm512_set1_ps(outputScale);
+    const __mmask16 rowMask = (__mmask16)((1u << (width < 16 ? width : 16)) - 1);
+    __attribute__((aligned(64))) float interleaved[32];
+    for (int o = 0; o < s->outChannels; o++) {
+        const __m512 b = _mm512_set1_ps(bias[o]);
+        for (int vec = 0; vec < TILE / 16; vec++) {
+            const long firstRow = (j0 + vec * 16) / tilesX;
+            if (firstRow >= rows) break;
+            const float *mo = m + (long)o * TILE + vec * 16;
+            __m512 t[4][2];
+            for (int i = 0; i < 4; i++) {
+                const __m512 a0 = _mm512_load_ps(mo + (i * 4 + 0) * mStride), a1 = _mm512_load_ps(mo + (i * 4 + 1) * mStride);
+                const __m512 a2 = _mm512_load_ps(mo + (i * 4 + 2) * mStride), a3 = _mm512_load_ps(mo + (i * 4 + 3) * mStride);
+                t[i][0] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                t[i][1] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+            }
+            for (int dy = 0; dy < 2; dy++) {
+                __m512 y0, y1;
+                if (dy == 0) {
+                    y0 = _mm512_add_ps(_mm512_add_ps(t[0][0], t[1][0]), t[2][0]);
+                    y1 = _mm512_add_ps(_mm512_add_ps(t[0][1], t[1][1]), t[2][1]);
+                } else {
+                    y0 = _mm512_sub_ps(_mm512_sub_ps(t[1][0], t[2][0]), t[3][0]);
+                    y1 = _mm512_sub_ps(_mm512_sub_ps(t[1][1], t[2][1]), t[3][1]);
+                }
+                _mm512_store_ps(interleaved, _mm512_permutex2var_ps(y0, lowHalf, y1));
+                _mm512_store_ps(interleaved + 16, _mm512_permutex2var_ps(y0, highHalf, y1));
+                for (int g = 0; g < groups; g++) {
+                    const long row = firstRow + g;
+                    if (row >= rows) break;
+                    const long offset = (long)o * n + ((row / tilesY) * s->outHeight + 2 * (row % tilesY) + dy) * width;
+                    for (int i = 0; i < width; i += 16) {
+                        __m512 value = _mm512_add_ps(_mm512_maskz_loadu_ps(rowMask, interleaved + g * width + i), b);
+                        if (addend) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(rowMask, addend + offset + i));
+                        _mm512_mask_storeu_ps(out + offset + i, rowMask, _mm512_mul_ps(value, scale));
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+void tandem_conv2d_winograd(const tandem_conv_shape *s, const float *x, const float *packedWeight, const float *bias,
+                            const float *addend, float outputScale, float *out, int firstBlock, int endBlock) {
+#if defined(__x86_64__)
+    const int blocks = (s->outChannels + 3) / 4, cin = s->inChannels;
+    const long elementFloats = (long)blocks * 4 * TILE;  // M for one of the 16 elements
+    float *m = thread_scratch(sizeof(float) * (16 * elementFloats + 16L * WINO_KC * TILE));
+    float *v = m + 16 * elementFloats;
+    for (int block = firstBlock; block < endBlock; block++) {
+        const long j0 = (long)block * TILE;
+        for (int c0 = 0; c0 < cin; c0 += WINO_KC) {
+            const int c1 = c0 + WINO_KC < cin ? c0 + WINO_KC : cin;
+            winograd_input(s, x, j0, c0, c1, v);
+            for (int e = 0; e < 16; e++)
+                for (int blk = 0; blk < blocks; blk++)
+                    kernel_avx512(packedWeight + (((long)e * blocks + blk) * cin + c0) * 4, v + (long)e * (c1 - c0) * TILE,
+                                  m + e * elementFloats + (long)blk * 4 * TILE, c1 - c0, c0 > 0);
+        }
+        winograd_output(s, m, elementFloats, j0, bias, addend, outputScale, out);
+    }
+#else
+    (void)s; (void)x; (void)packedWeight; (void)bias; (void)addend; (void)outputScale; (void)out; (void)firstBlock; (void)endBlock;
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------
