@@ -363,7 +363,7 @@ int tandem_winograd_applies(const tandem_conv_shape *s) {
     const int tilesX = s->outWidth / 2;
     const long tiles = (long)s->batch * (s->outHeight / 2) * tilesX;
     return s->kernelSize == 3 && s->stride == 1 && s->padding == 1 && s->outHeight % 2 == 0 && s->outWidth % 2 == 0
-        && (tilesX == 2 || tilesX == 4 || tilesX == 8 || tilesX == 16) && tiles >= TILE;
+        && (tilesX == 2 || tilesX == 4 || tilesX == 8 || tilesX == 16) && s->inWidth >= 4 && tiles >= TILE;
 }
 
 long tandem_winograd_packed_weight_count(int outChannels, int inChannels) {
@@ -394,18 +394,61 @@ long tandem_winograd_blocks(const tandem_conv_shape *s) {
 }
 
 #if defined(__x86_64__)
+/// Where the lanes of one 16-tile vector read each patch row: per row r of the 4×4 patch and
+/// group g of lanes, the offset of the input row in its channel's planes, or -1 in the padding.
+/// It does not depend on the channel, so it is computed once per block. Groups past the 16 lanes
+/// (upsampled rows are half as long, and the loads below always fill 32 floats) read zeros.
+static void winograd_row_offsets(const tandem_conv_shape *s, long j0, int *offsets) {
+    const int up = s->upsample == 2 ? 1 : 0, tilesX = s->outWidth / 2, tilesY = s->outHeight / 2, groups = 16 / tilesX;
+    const long plane = (long)s->inHeight * s->inWidth, rows = (long)s->batch * tilesY;
+    for (int vec = 0; vec < TILE / 16; vec++)
+        for (int r = 0; r < 4; r++)
+            for (int g = 0; g < 16; g++) {
+                const long row = (j0 + vec * 16) / tilesX + g;
+                const int vy = 2 * (int)(row % tilesY) + r - 1;
+                offsets[(vec * 4 + r) * 16 + g] = g >= groups || row >= rows || vy < 0 || vy >= s->outHeight
+                    ? -1 : (int)((row / tilesY) * plane + (long)(vy >> up) * s->inWidth);
+            }
+}
+
+/// 32 floats holding the 16 lanes' input rows side by side: `groups` segments of `segment` floats.
+__attribute__((target("avx512f")))
+static inline void winograd_load_rows(const float *channel, const int *offsets, int segment, __m512 *lo, __m512 *hi) {
+    static const float zeros[32] __attribute__((aligned(64)));
+#define ROW(g) (offsets[g] < 0 ? zeros : channel + offsets[g])
+    switch (segment) {
+    case 32: *lo = _mm512_loadu_ps(ROW(0)); *hi = _mm512_loadu_ps(ROW(0) + 16); break;
+    case 16: *lo = _mm512_loadu_ps(ROW(0)); *hi = _mm512_loadu_ps(ROW(1)); break;
+    case 8:
+        *lo = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd((const double *)ROW(0))),
+                                                   _mm256_loadu_pd((const double *)ROW(1)), 1));
+        *hi = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd((const double *)ROW(2))),
+                                                   _mm256_loadu_pd((const double *)ROW(3)), 1));
+        break;
+    default: {  // 4
+        __m512 v[2];
+        for (int h = 0; h < 2; h++) {
+            __m512 x = _mm512_castps128_ps512(_mm_loadu_ps(ROW(4 * h)));
+            x = _mm512_insertf32x4(x, _mm_loadu_ps(ROW(4 * h + 1)), 1);
+            x = _mm512_insertf32x4(x, _mm_loadu_ps(ROW(4 * h + 2)), 2);
+            v[h] = _mm512_insertf32x4(x, _mm_loadu_ps(ROW(4 * h + 3)), 3);
+        }
+        *lo = v[0]; *hi = v[1];
+    }
+    }
+#undef ROW
+}
+
 /// V[16][channels][TILE] for tiles [j0, j0 + TILE) of channels [c0, c1). Lane l of a vector is
 /// tile j0 + 16v + l: tile row R = (j0 + 16v + l) / tilesX (rows of all samples, in order),
-/// column tx = l % tilesX. For each of the patch's 4 rows the 16 lanes' input rows are copied side
-/// by side (16 / tilesX row segments of 2·tilesX floats, 32 in all), and one permute per column
-/// picks each lane's d[2tx − 1 … 2tx + 2]; upsampled input repeats every source value, so the
-/// segments are half as long and the index is halved.
+/// column tx = l % tilesX. For each of the patch's 4 rows the 16 lanes' input rows are loaded side
+/// by side (16 / tilesX segments of 2·tilesX floats), and one permute per column picks each lane's
+/// d[2tx − 1 … 2tx + 2]; upsampled input repeats every source value, so the segments are half as
+/// long and the index is halved.
 __attribute__((target("avx512f")))
-static void winograd_input(const tandem_conv_shape *s, const float *x, long j0, int c0, int c1, float *v) {
-    const int up = s->upsample == 2 ? 1 : 0, tilesX = s->outWidth / 2, tilesY = s->outHeight / 2;
-    const int segment = s->inWidth, groups = 16 / tilesX;
-    const long plane = (long)s->inHeight * s->inWidth, channelStride = (long)s->batch * plane;
-    const long rows = (long)s->batch * tilesY;
+static void winograd_input(const tandem_conv_shape *s, const float *x, const int *rowOffsets, int c0, int c1, float *v) {
+    const int up = s->upsample == 2 ? 1 : 0, tilesX = s->outWidth / 2, segment = s->inWidth;
+    const long channelStride = (long)s->batch * s->inHeight * s->inWidth;
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i twice = _mm512_slli_epi32(lane, 1);
     __m512i index[4];
@@ -414,27 +457,14 @@ static void winograd_input(const tandem_conv_shape *s, const float *x, long j0, 
     const __m512i column = _mm512_and_si512(lane, _mm512_set1_epi32(tilesX - 1));
     const __mmask16 hasLeft = _mm512_cmpneq_epi32_mask(column, _mm512_setzero_si512());
     const __mmask16 hasRight = _mm512_cmpneq_epi32_mask(column, _mm512_set1_epi32(tilesX - 1));
-    const __mmask16 segmentMask = (__mmask16)((1u << (segment < 16 ? segment : 16)) - 1);
-    __attribute__((aligned(64))) float rowsBuffer[32];
+    const long element = (long)(c1 - c0) * TILE;
     for (int c = c0; c < c1; c++) {
         const float *channel = x + c * channelStride;
         for (int vec = 0; vec < TILE / 16; vec++) {
-            const long firstRow = (j0 + vec * 16) / tilesX;
             __m512 u[4][4];
             for (int r = 0; r < 4; r++) {
-                for (int g = 0; g < groups; g++) {
-                    const long row = firstRow + g;
-                    const int b = (int)(row / tilesY), vy = 2 * (int)(row % tilesY) + r - 1;
-                    float *dst = rowsBuffer + g * segment;
-                    if (row >= rows || vy < 0 || vy >= s->outHeight) {
-                        for (int i = 0; i < segment; i += 16) _mm512_mask_storeu_ps(dst + i, segmentMask, _mm512_setzero_ps());
-                    } else {
-                        const float *src = channel + b * plane + (long)(vy >> up) * s->inWidth;
-                        for (int i = 0; i < segment; i += 16)
-                            _mm512_mask_storeu_ps(dst + i, segmentMask, _mm512_maskz_loadu_ps(segmentMask, src + i));
-                    }
-                }
-                const __m512 lo = _mm512_load_ps(rowsBuffer), hi = _mm512_load_ps(rowsBuffer + 16);
+                __m512 lo, hi;
+                winograd_load_rows(channel, rowOffsets + (vec * 4 + r) * 16, segment, &lo, &hi);
                 const __m512 d0 = _mm512_maskz_permutex2var_ps(hasLeft, lo, index[0], hi);
                 const __m512 d1 = _mm512_permutex2var_ps(lo, index[1], hi);
                 const __m512 d2 = _mm512_permutex2var_ps(lo, index[2], hi);
@@ -445,7 +475,6 @@ static void winograd_input(const tandem_conv_shape *s, const float *x, long j0, 
                 u[r][3] = _mm512_sub_ps(d1, d3);
             }
             float *base = v + (long)(c - c0) * TILE + vec * 16;
-            const long element = (long)(c1 - c0) * TILE;
             for (int j = 0; j < 4; j++) {
                 _mm512_store_ps(base + (0 * 4 + j) * element, _mm512_sub_ps(u[0][j], u[2][j]));
                 _mm512_store_ps(base + (1 * 4 + j) * element, _mm512_add_ps(u[1][j], u[2][j]));
@@ -515,13 +544,15 @@ void tandem_conv2d_winograd(const tandem_conv_shape *s, const float *x, const fl
 #if defined(__x86_64__)
     const int blocks = (s->outChannels + 3) / 4, cin = s->inChannels;
     const long elementFloats = (long)blocks * 4 * TILE;  // M for one of the 16 elements
-    float *m = thread_scratch(sizeof(float) * (16 * elementFloats + 16L * WINO_KC * TILE));
+    float *m = thread_scratch(sizeof(float) * (16 * elementFloats + 16L * WINO_KC * TILE) + sizeof(int) * TILE * 4);
     float *v = m + 16 * elementFloats;
+    int *rowOffsets = (int *)(v + 16L * WINO_KC * TILE);
     for (int block = firstBlock; block < endBlock; block++) {
         const long j0 = (long)block * TILE;
+        winograd_row_offsets(s, j0, rowOffsets);
         for (int c0 = 0; c0 < cin; c0 += WINO_KC) {
             const int c1 = c0 + WINO_KC < cin ? c0 + WINO_KC : cin;
-            winograd_input(s, x, j0, c0, c1, v);
+            winograd_input(s, x, rowOffsets, c0, c1, v);
             for (int e = 0; e < 16; e++)
                 for (int blk = 0; blk < blocks; blk++)
                     kernel_avx512(packedWeight + (((long)e * blocks + blk) * cin + c0) * 4, v + (long)e * (c1 - c0) * TILE,

@@ -55,7 +55,7 @@ final class KernelTests: XCTestCase {
         try XCTSkipIf(Conv2D.bestLevel < 2, "Winograd runs on AVX-512 only")
         var random = TestRandom(seed: 7)
         let shapes = [(5, 6, 8, 4, 1), (20, 7, 16, 1, 1), (70, 9, 4, 16, 2), (3, 5, 32, 1, 1), (8, 4, 8, 5, 1),
-                      (6, 8, 4, 17, 1), (4, 4, 16, 1, 2), (96, 32, 16, 3, 1)]
+                      (6, 8, 4, 17, 1), (4, 4, 16, 1, 2), (64, 8, 8, 2, 2), (96, 32, 16, 3, 1)]
         for (cin, cout, size, batch, upsample) in shapes {
             let conv = Conv2D(inChannels: cin, outChannels: cout, kernelSize: 3, padding: 1,
                               weight: random.array(cout * cin * 9), bias: random.array(cout))

@@ -44,7 +44,7 @@ void tandem_conv2d_tiles(const tandem_conv_shape *shape, const float *x, const f
                          int firstTile, int endTile, int level);
 
 /// 1 when `tandem_conv2d_winograd` runs this shape: 3×3, stride 1, padding 1, an even output whose
-/// width is 4, 8, 16 or 32, and at least 64 tiles of 2×2 outputs in the batch (fewer leave the
+/// width is 4, 8, 16 or 32 (an upsampled input at least 4 wide), and at least 64 tiles of 2×2 outputs in the batch (fewer leave the
 /// 64-column products mostly empty).
 int tandem_winograd_applies(const tandem_conv_shape *shape);
 
