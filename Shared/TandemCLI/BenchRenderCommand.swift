@@ -14,6 +14,7 @@ struct BenchRenderCommand: ParsableCommand {
     @Option(help: "Compute threads (both sides).") var threads = 1
     @Option(help: "Model directory (default: the bundled glyphs16).") var model: String?
     @Option(help: "Python with torch + diffusers for the reference (empty: skip it).") var python = "python3"
+    @Flag(help: "Also print where the UNet's time goes per kind of op (one more batched run, timed per op).") var ops = false
     @Flag(help: "Measure readability instead of speed: every solver at --steps against DDIM at 50 steps, same seeds.") var quality = false
     @Option(help: "Renders per glyph class for --quality (36 classes).") var perClass = 10
     @Option(help: "Guidance scales for --quality, comma-separated (each gets its own DDIM-50 reference).") var guidances = "3"
@@ -42,6 +43,12 @@ struct BenchRenderCommand: ParsableCommand {
         for result in [batched, sequential] {
             print(String(format: "tandem    %@ (%.1f GFLOP/s in the UNet's arithmetic)", result.description,
                          result.imagesPerSecond * samplesPerImage * flopsPerSample / 1e9))
+        }
+        if ops {
+            OpProfile.shared.start()
+            let profiled = try bench.run(concurrency: concurrency, batching: true)
+            print("per op, batching on, \(threads) thread(s) (one more run, timed per op: \(String(format: "%.1f", profiled.imagesPerSecond)) images/s):")
+            OpProfile.table(OpProfile.shared.stop(), runSeconds: profiled.seconds).forEach { print($0) }
         }
         guard !python.isEmpty else { return }
         let directory = model ?? GlyphRenderer.defaultModelDirectory?.path ?? ""

@@ -67,6 +67,8 @@ public struct Conv2D: Sendable {
         let units = transformed ? Int(tandem_winograd_blocks(&shape)) : (out.values.count / outChannels + tileColumns - 1) / tileColumns
         let parts = min(max(1, threads), units)
         let level = Int32(level)
+        let op: OpProfile.Op = transformed ? .winograd : kernelSize == 1 ? .pointwise : stride > 1 ? .strided : .tiled3x3
+        OpProfile.shared.measure(op, multiplyAdds: multiplyAdds(inputSize: x.height * upsample) * x.batch) {
         x.values.withUnsafeBufferPointer { src in
             (transformed ? winogradWeight! : packedWeight).withUnsafeBufferPointer { w in
                 bias.withUnsafeBufferPointer { b in
@@ -96,6 +98,7 @@ public struct Conv2D: Sendable {
                     }
                 }
             }
+        }
         }
         return out
     }

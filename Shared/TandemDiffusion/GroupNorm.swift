@@ -23,6 +23,7 @@ public struct GroupNorm: Sendable {
     public func forward(_ x: FeatureMap, silu: Bool = false, shift: [Float]? = nil) -> FeatureMap {
         precondition(x.channels == channels && (shift == nil || shift!.count == channels * x.batch))
         var out = FeatureMap(uninitializedChannels: channels, batch: x.batch, height: x.height, width: x.width)
+        OpProfile.shared.measure(.groupNorm) {
         x.values.withUnsafeBufferPointer { src in
             out.values.withUnsafeMutableBufferPointer { dst in
                 weight.withUnsafeBufferPointer { w in
@@ -35,6 +36,7 @@ public struct GroupNorm: Sendable {
                     }
                 }
             }
+        }
         }
         return out
     }

@@ -70,4 +70,8 @@ void tandem_conv2d_winograd(const tandem_conv_shape *shape, const float *x, cons
 void tandem_group_norm(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
                        float eps, const float *weight, const float *bias, int silu, float *out);
 
+/// Raises glibc's mmap and trim thresholds (64 MB, 256 MB) so that large blocks freed and allocated
+/// again are reused from the heap instead of mapped afresh; does nothing on other C libraries.
+void tandem_keep_large_blocks_in_heap(void);
+
 #endif
