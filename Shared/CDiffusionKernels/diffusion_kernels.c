@@ -368,7 +368,7 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
 // 36. The 16 elementwise products over channels are 16 matrix products, which the 4×64 micro-kernel
 // above runs: columns are 64 consecutive tiles of the batch, so one pass fills them at 8×8 and up.
 
-#define WINO_KC 64
+#define WINO_KC 128
 
 int tandem_winograd_applies(const tandem_conv_shape *s) {
     const int tilesX = s->outWidth / 2;

@@ -67,13 +67,21 @@ struct BenchRenderCommand: ParsableCommand {
             print("diffusers skipped: `\(python) tools/bench_diffusers.py` failed (it needs PyPI's torch and diffusers)")
             return
         }
-        var reference: [String: Double] = [:]
+        var reference: [String: Double] = [:], referenceCPU: Double?
         for line in output.split(separator: "\n") {
             print(line.hasPrefix("diffusers") ? String(line) : "diffusers \(line)")
-            // "batched   : 16 images in 2.00 s = 8.0 images/s, …"
+            // "batched   : 16 images in 2.00 s = 8.0 images/s, latency mean 2.000 s, cpu 1.98 s"
             if let mode = line.split(separator: " ").first, let equals = line.range(of: "= "), let unit = line.range(of: " images/s") {
                 reference[String(mode)] = Double(line[equals.upperBound..<unit.lowerBound])
             }
+            if line.hasPrefix("batched"), let cpu = line.range(of: "cpu ") {
+                referenceCPU = Double(line[cpu.upperBound...].split(separator: " ").first ?? "")
+            }
+        }
+        if let referenceCPU, batched.cpuSeconds > 0 {
+            // CPU seconds per image, batched: the comparison that other processes on the cores disturb least.
+            print(String(format: "cpu per image, batched: tandem %.1f ms, diffusers %.1f ms = %.2f×", 1e3 * batched.cpuSeconds / Double(concurrency),
+                         1e3 * referenceCPU / Double(concurrency), referenceCPU / batched.cpuSeconds))
         }
         if let best = [reference["batched"], reference["sequential"]].compactMap({ $0 }).max(), best > 0 {
             let tandemBest = max(batched.imagesPerSecond, sequential.imagesPerSecond)
