@@ -600,24 +600,28 @@ typedef int v16i __attribute__((ext_vector_type(16)));
 #define LOAD16(p) ({ v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define STORE16(p, v) do { v16 s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
-/// SiLU's 1 / (1 + e^-v): `RECIPROCAL` is the ISA's approximate reciprocal refined by one Newton
-/// step (~2^-23 relative), since a vector division per element was half of GroupNorm's time.
 #define GROUP_NORM_BODY(RECIPROCAL)                                                                      \
+    typedef double v16d __attribute__((ext_vector_type(16)));                                            \
     const int perGroup = channels / groups;                                                              \
     const int full = pixels - pixels % 16;                                                               \
     for (int b = 0; b < batch; b++)                                                                      \
         for (int g = 0; g < groups; g++) {                                                               \
-            double sum = 0, sumSquares = 0;                                                              \
+            /* Per-channel float partial sums, accumulated across the group's channels in double   */    \
+            /* lanes: one horizontal sum per group (a serial scalar one per channel was slower     */    \
+            /* than the pass itself at 4×4).                                                       */    \
+            v16d sum16 = 0, squares16 = 0;                                                               \
+            double tailSum = 0, tailSquares = 0;                                                         \
             for (int c = g * perGroup; c < (g + 1) * perGroup; c++) {                                    \
                 const float *p = x + ((long)c * batch + b) * pixels;                                     \
                 const float add = shift ? shift[c * batch + b] : 0;                                      \
                 v16 s = 0, ss = 0;                                                                       \
                 for (int i = 0; i < full; i += 16) { v16 v = LOAD16(p + i) + add; s += v; ss += v * v; } \
-                float st = 0, sst = 0;                                                                   \
-                for (int i = 0; i < 16; i++) { st += s[i]; sst += ss[i]; }                               \
-                for (int i = full; i < pixels; i++) { float v = p[i] + add; st += v; sst += v * v; }     \
-                sum += st; sumSquares += sst;                                                            \
+                sum16 += __builtin_convertvector(s, v16d);                                               \
+                squares16 += __builtin_convertvector(ss, v16d);                                          \
+                for (int i = full; i < pixels; i++) { float v = p[i] + add; tailSum += v; tailSquares += v * v; } \
             }                                                                                            \
+            double sum = tailSum, sumSquares = tailSquares;                                              \
+            for (int i = 0; i < 16; i++) { sum += sum16[i]; sumSquares += squares16[i]; }               \
             const double count = (double)perGroup * pixels, mean = sum / count;                          \
             double variance = sumSquares / count - mean * mean;                                          \
             if (variance < 0) variance = 0;                                                              \
@@ -628,19 +632,23 @@ typedef int v16i __attribute__((ext_vector_type(16)));
                 const float scale = weight[c] * inv, offset = bias[c] - m * weight[c] * inv + add * scale; \
                 const float *p = x + base;                                                               \
                 float *q = out + base;                                                                   \
-                int i = 0;                                                                               \
-                for (; i < full; i += 16) {                                                              \
-                    v16 v = LOAD16(p + i) * scale + offset;                                              \
-                    if (silu) v = v * RECIPROCAL(1.0f + EXP_V16(-v));                                    \
-                    STORE16(q + i, v);                                                                   \
+                if (silu) {                                                                              \
+                    for (int i = 0; i < full; i += 16) {                                                 \
+                        const v16 v = LOAD16(p + i) * scale + offset;                                    \
+                        STORE16(q + i, v * RECIPROCAL(1.0f + EXP_V16(-v)));                              \
+                    }                                                                                    \
+                } else {                                                                                 \
+                    for (int i = 0; i < full; i += 16) STORE16(q + i, LOAD16(p + i) * scale + offset);   \
                 }                                                                                        \
-                for (; i < pixels; i++) {                                                                \
+                for (int i = full; i < pixels; i++) {                                                    \
                     float v = p[i] * scale + offset;                                                     \
                     q[i] = silu ? v / (1.0f + expf(-v)) : v;                                             \
                 }                                                                                        \
             }                                                                                            \
         }
 
+/// SiLU's 1 / (1 + e^-v): `RECIPROCAL` is the ISA's approximate reciprocal refined by Newton
+/// steps (~2^-23 relative), since a vector division per element was half of GroupNorm's time.
 #define NEWTON_V16(d, r) ((r) * (2.0f - (d) * (r)))
 #if defined(__x86_64__)
 #define RECIPROCAL_AVX512(d) ({ const v16 d_ = (d); const v16 r_ = (v16)_mm512_rcp14_ps((__m512)d_); NEWTON_V16(d_, r_); })
