@@ -46,6 +46,7 @@ final class SolverParityTests: XCTestCase {
         let (cases, noise) = try loadCases(index: "karras_cases.json", tensors: "karras_cases.safetensors")
         XCTAssertEqual(cases.count, 4)
         let unet = try UNet2DModel(directory: Fixtures.url("tiny_unet"))
+        var worstStep = 0.0, worstFinal = 0.0
         for c in cases {
             let solver = Solver(kind: c.kind, schedule: NoiseSchedule(config: SchedulerConfig(predictionType: c.prediction)), steps: c.steps)
             var state = SolverState(), worst = 0.0
@@ -63,7 +64,10 @@ final class SolverParityTests: XCTestCase {
                 (state, x) = solver.step(state, modelOutput: out[0], sample: x)
             }
             XCTAssertLessThan(nmse(x, c.samples[c.steps]), 1e-8, c.name)
+            worstStep = max(worstStep, worst)
+            worstFinal = max(worstFinal, nmse(x, c.samples[c.steps]))
         }
+        print("DPM-Solver++ 2M Karras vs diffusers: worst per-step NMSE \(worstStep), worst final NMSE of a guided loop \(worstFinal)")
     }
 
     struct Case {
