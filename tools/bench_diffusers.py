@@ -60,7 +60,7 @@ def main():
     labels = torch.arange(args.concurrency) % empty
     print(f"diffusers {args.solver}, {args.steps} steps, concurrency {args.concurrency}, threads {args.threads}")
     with torch.inference_mode():
-        render(unet, scheduler, labels[:2], args.steps, args.guidance, empty)  # warm-up
+        render(unet, scheduler, labels, args.steps, args.guidance, empty)  # warm-up at full size, as tandem's
         start, cpu = time.perf_counter(), time.process_time()
         render(unet, scheduler, labels, args.steps, args.guidance, empty)
         batched, cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -38,7 +38,9 @@ struct BenchRenderCommand: ParsableCommand {
         print(String(format: "UNet: %.1f MFLOP per sample, %.2f GFLOP per image (%d samples); kernels: %@",
                      flopsPerSample / 1e6, flopsPerSample * samplesPerImage / 1e9, Int(samplesPerImage), isa))
         let bench = RenderBenchmark(renderer: renderer, solver: kind, steps: steps, guidance: guidance)
-        _ = try bench.run(concurrency: 2, batching: true)
+        // Warm-up at full size on both sides (bench_diffusers.py does the same): the first run at a
+        // new batch size grows the heap and faults its pages in, which a server does once.
+        _ = try bench.run(concurrency: concurrency, batching: true)
         let batched = try bench.run(concurrency: concurrency, batching: true)
         let sequential = try bench.run(concurrency: concurrency, batching: false)
         for result in [batched, sequential] {
