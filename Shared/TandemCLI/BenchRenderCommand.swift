@@ -7,7 +7,7 @@ import TandemDiffusion
 struct BenchRenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "render", abstract: "Benchmark rendering against diffusers on the same model.")
 
-    @Option(help: "dpmpp-2m, dpmpp-3m, unipc, deis, ddim or euler.") var solver = "dpmpp-2m"
+    @Option(help: "dpmpp-2m, dpmpp-3m, dpmpp-2m-karras, unipc, deis, ddim or euler.") var solver = "dpmpp-2m"
     @Option(help: "Solver steps.") var steps = 10
     @Option(help: "Concurrent single-image requests.") var concurrency = 16
     @Option(help: "Classifier-free guidance scale.") var guidance: Float = 3
