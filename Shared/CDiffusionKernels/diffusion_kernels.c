@@ -368,6 +368,8 @@ void tandem_conv2d_tiles(const tandem_conv_shape *s, const float *x, const float
 // 36. The 16 elementwise products over channels are 16 matrix products, which the 4×64 micro-kernel
 // above runs: columns are 64 consecutive tiles of the batch, so one pass fills them at 8×8 and up.
 
+/// Input channels transformed at a time: V for one block is then 16 × 128 × 64 floats (512 KB, in
+/// L2), and every layer of the glyph model (at most 128 channels in) needs a single pass.
 #define WINO_KC 128
 
 int tandem_winograd_applies(const tandem_conv_shape *s) {

@@ -69,36 +69,36 @@ public struct Conv2D: Sendable {
         let level = Int32(level)
         let op: OpProfile.Op = transformed ? .winograd : kernelSize == 1 ? .pointwise : stride > 1 ? .strided : .tiled3x3
         OpProfile.shared.measure(op, multiplyAdds: multiplyAdds(inputSize: x.height * upsample) * x.batch) {
-        x.values.withUnsafeBufferPointer { src in
-            (transformed ? winogradWeight! : packedWeight).withUnsafeBufferPointer { w in
-                bias.withUnsafeBufferPointer { b in
-                    out.values.withUnsafeMutableBufferPointer { dst in
-                        func run(_ addendPointer: UnsafePointer<Float>?) {
-                            // Each part writes its own tiles (columns) of the output.
-                            let operands = ConvOperands(shape: shape, x: src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
-                                                        addend: addendPointer, out: dst.baseAddress!)
-                            @Sendable func part(_ index: Int) {
-                                var shape = operands.shape
-                                let first = Int32(units * index / parts), end = Int32(units * (index + 1) / parts)
-                                if transformed {
-                                    tandem_conv2d_winograd(&shape, operands.x, operands.weight, operands.bias, operands.addend, outputScale,
-                                                           operands.out, first, end)
-                                } else {
-                                    tandem_conv2d_tiles(&shape, operands.x, operands.weight, operands.bias, operands.addend, outputScale,
-                                                        operands.out, first, end, level)
+            x.values.withUnsafeBufferPointer { src in
+                (transformed ? winogradWeight! : packedWeight).withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        out.values.withUnsafeMutableBufferPointer { dst in
+                            func run(_ addendPointer: UnsafePointer<Float>?) {
+                                // Each part writes its own tiles (columns) of the output.
+                                let operands = ConvOperands(shape: shape, x: src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
+                                                            addend: addendPointer, out: dst.baseAddress!)
+                                @Sendable func part(_ index: Int) {
+                                    var shape = operands.shape
+                                    let first = Int32(units * index / parts), end = Int32(units * (index + 1) / parts)
+                                    if transformed {
+                                        tandem_conv2d_winograd(&shape, operands.x, operands.weight, operands.bias, operands.addend, outputScale,
+                                                               operands.out, first, end)
+                                    } else {
+                                        tandem_conv2d_tiles(&shape, operands.x, operands.weight, operands.bias, operands.addend, outputScale,
+                                                            operands.out, first, end, level)
+                                    }
                                 }
+                                if parts == 1 { part(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: part) }
                             }
-                            if parts == 1 { part(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: part) }
-                        }
-                        if let addend {
-                            addend.values.withUnsafeBufferPointer { run($0.baseAddress) }
-                        } else {
-                            run(nil)
+                            if let addend {
+                                addend.values.withUnsafeBufferPointer { run($0.baseAddress) }
+                            } else {
+                                run(nil)
+                            }
                         }
                     }
                 }
             }
-        }
         }
         return out
     }
