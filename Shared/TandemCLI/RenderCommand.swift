@@ -8,7 +8,7 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "The characters to draw (0-9, A-Z; one glyph each).")
     var text: String
 
-    @Option(name: .long, help: "dpmpp-2m, dpmpp-3m, unipc, deis, ddim or euler.")
+    @Option(name: .long, help: "dpmpp-2m, dpmpp-3m, dpmpp-2m-karras, unipc, deis, ddim or euler.")
     var solver = "dpmpp-2m"
 
     @Option(name: .long, help: "Solver steps.")

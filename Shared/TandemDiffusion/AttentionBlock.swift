@@ -34,7 +34,8 @@ public struct AttentionBlock: Sendable {
         let h = norm.forward(x)
         let q = query.forward(h, threads: threads), k = key.forward(h, threads: threads), v = value.forward(h, threads: threads)
         // The residual is added as the output projection writes its tiles.
-        return output.forward(coreFast(q, k, v), threads: threads, addend: x, outputScale: 1 / rescaleOutputFactor)
+        let attended = OpProfile.shared.measure(.attention) { coreFast(q, k, v) }
+        return output.forward(attended, threads: threads, addend: x, outputScale: 1 / rescaleOutputFactor)
     }
 
     public func coreFast(_ q: FeatureMap, _ k: FeatureMap, _ v: FeatureMap) -> FeatureMap {

@@ -60,8 +60,12 @@ public struct FeatureMap: Sendable {
     /// Channels of `self` followed by those of `other` (torch.cat along dim 1).
     public func concatenatingChannels(_ other: FeatureMap) -> FeatureMap {
         precondition(batch == other.batch && height == other.height && width == other.width)
-        return FeatureMap(channels: channels + other.channels, batch: batch, height: height, width: width,
-                          values: values + other.values)
+        var out = FeatureMap(uninitializedChannels: channels + other.channels, batch: batch, height: height, width: width)
+        out.values.withUnsafeMutableBufferPointer { dst in
+            values.withUnsafeBufferPointer { _ = UnsafeMutableBufferPointer(rebasing: dst[0..<$0.count]).initialize(from: $0) }
+            other.values.withUnsafeBufferPointer { _ = UnsafeMutableBufferPointer(rebasing: dst[values.count...]).initialize(from: $0) }
+        }
+        return out
     }
 
     /// Nearest-neighbour ×2 upsampling (F.interpolate(scale_factor=2, mode="nearest")).

@@ -23,15 +23,17 @@ public struct GroupNorm: Sendable {
     public func forward(_ x: FeatureMap, silu: Bool = false, shift: [Float]? = nil) -> FeatureMap {
         precondition(x.channels == channels && (shift == nil || shift!.count == channels * x.batch))
         var out = FeatureMap(uninitializedChannels: channels, batch: x.batch, height: x.height, width: x.width)
-        x.values.withUnsafeBufferPointer { src in
-            out.values.withUnsafeMutableBufferPointer { dst in
-                weight.withUnsafeBufferPointer { w in
-                    bias.withUnsafeBufferPointer { b in
-                        func run(_ shiftPointer: UnsafePointer<Float>?) {
-                            tandem_group_norm(src.baseAddress, shiftPointer, Int32(channels), Int32(x.batch), Int32(x.pixels), Int32(groups),
-                                              eps, w.baseAddress, b.baseAddress, silu ? 1 : 0, dst.baseAddress)
+        OpProfile.shared.measure(.groupNorm) {
+            x.values.withUnsafeBufferPointer { src in
+                out.values.withUnsafeMutableBufferPointer { dst in
+                    weight.withUnsafeBufferPointer { w in
+                        bias.withUnsafeBufferPointer { b in
+                            func run(_ shiftPointer: UnsafePointer<Float>?) {
+                                tandem_group_norm(src.baseAddress, shiftPointer, Int32(channels), Int32(x.batch), Int32(x.pixels), Int32(groups),
+                                                  eps, w.baseAddress, b.baseAddress, silu ? 1 : 0, dst.baseAddress)
+                            }
+                            if let shift { shift.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
                         }
-                        if let shift { shift.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
                     }
                 }
             }

@@ -48,7 +48,9 @@ public struct GuidedSampler: Sendable {
                 add(r, label: emptyClass)
             }
         }
-        let out = try unet.forward(sample: input, batch: timesteps.count, timesteps: timesteps, classLabels: labels)
+        let out = try OpProfile.shared.measure(.unetCall) {
+            try unet.forward(sample: input, batch: timesteps.count, timesteps: timesteps, classLabels: labels)
+        }
         return requests.indices.map { i in
             let c = out[(i * per)..<((i + 1) * per)]
             guard let row = unconditionalRow[i] else { return Array(c) }

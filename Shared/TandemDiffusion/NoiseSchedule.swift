@@ -85,6 +85,25 @@ public struct NoiseSchedule: Sendable {
         }
     }
 
+    /// Karras et al.'s σ spacing (diffusers' `use_karras_sigmas`): N σ evenly spaced in σ^(1/7)
+    /// from σ(T−1) down to σ(0), each with the timestep the model sees, found by interpolating
+    /// log σ in the training table and rounding (half to even, as np.round). σ stays in double here;
+    /// diffusers stores it as float32, which the caller applies.
+    public func karras(steps: Int) -> (timesteps: [Double], sigmas: [Double]) {
+        let n = alphasCumprod.count, rho = 7.0
+        let logSigmas = (0..<n).map { Foundation.log(sigma(at: $0)) }  // float32, like np.log of the float32 table
+        let minInverse = Foundation.pow(Double(sigma(at: 0)), 1 / rho), maxInverse = Foundation.pow(Double(sigma(at: n - 1)), 1 / rho)
+        let sigmas = Self.linspace(0, 1, steps).map { Foundation.pow(maxInverse + $0 * (minInverse - maxInverse), rho) }
+        let timesteps = sigmas.map { sigma -> Double in
+            // diffusers' _sigma_to_t: the last table entry at or below log σ (at most n − 2), then linear.
+            let logSigma = Foundation.log(max(sigma, 1e-10))
+            let low = min(logSigmas.lastIndex { Double($0) <= logSigma } ?? 0, n - 2)
+            let w = min(max((Double(logSigmas[low]) - logSigma) / Double(logSigmas[low] - logSigmas[low + 1]), 0), 1)
+            return ((1 - w) * Double(low) + w * Double(low + 1)).rounded(.toNearestOrEven)
+        }
+        return (timesteps, sigmas)
+    }
+
     /// np.round(np.arange(T, 0, -T/N)) - 1.
     static func trailing(_ t: Int, _ steps: Int) -> [Double] {
         let ratio = Double(t) / Double(steps)

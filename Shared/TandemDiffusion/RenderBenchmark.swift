@@ -9,11 +9,14 @@ public struct RenderBenchmark: Sendable {
         public let seconds: Double
         public let meanLatencySeconds: Double
         public let p95LatencySeconds: Double
+        /// CPU time of the whole process over the run (all threads): less disturbed than the wall
+        /// time when other processes share the cores.
+        public let cpuSeconds: Double
         public var imagesPerSecond: Double { Double(images) / seconds }
 
         public var description: String {
-            String(format: "batching %@: %d images in %.2f s = %.1f images/s, latency mean %.3f s p95 %.3f s",
-                   batching ? "on " : "off", images, seconds, imagesPerSecond, meanLatencySeconds, p95LatencySeconds)
+            String(format: "batching %@: %d images in %.2f s = %.1f images/s, latency mean %.3f s p95 %.3f s, cpu %.2f s",
+                   batching ? "on " : "off", images, seconds, imagesPerSecond, meanLatencySeconds, p95LatencySeconds, cpuSeconds)
         }
     }
 
@@ -34,6 +37,8 @@ public struct RenderBenchmark: Sendable {
             RenderJob(id: id, classLabel: id % GlyphRenderer.characters.count, guidanceScale: guidance, solver: plan,
                       seed: 1, stream: UInt64(id), sampleCount: renderer.sampleCount)
         }
+        func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
+        let cpuStart = cpuNow()
         let start = DispatchTime.now().uptimeNanoseconds
         var latencies: [Double] = []
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -56,6 +61,7 @@ public struct RenderBenchmark: Sendable {
         let sorted = latencies.sorted()
         return Result(batching: batching, images: concurrency, seconds: total,
                       meanLatencySeconds: latencies.reduce(0, +) / Double(latencies.count),
-                      p95LatencySeconds: sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)])
+                      p95LatencySeconds: sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)],
+                      cpuSeconds: cpuNow() - cpuStart)
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 /// advanced side by side after one batched UNet call. The arithmetic follows diffusers'
 /// schedulers (DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler with
 /// `dpmsolver++`, UniPCMultistepScheduler with `bh2`, DEISMultistepScheduler) with their default
-/// options: `lower_order_final`, `final_sigmas_type="zero"` (DEIS: σ_min), η = 0.
+/// options: `lower_order_final`, `final_sigmas_type="zero"` (DEIS: σ_min), η = 0; `dpmpp-2m-karras`
+/// is DPMSolverMultistepScheduler with `use_karras_sigmas=True`.
 ///
 ///     let solver = Solver(kind: .dpmpp2m, schedule: schedule, steps: 10)
 ///     var x = noise.map { $0 * solver.initialNoiseScale }, state = SolverState()
@@ -38,6 +39,10 @@ public struct Solver: Sendable {
         case .euler:
             timesteps = schedule.eulerTimesteps(steps: steps)
             sigmas = timesteps.map { Double(Float(schedule.sigma(interpolatedAt: $0))) } + [0]
+        case .dpmpp2mKarras:
+            let plan = schedule.karras(steps: steps)
+            timesteps = plan.timesteps
+            sigmas = plan.sigmas.map { Double(Float($0)) } + [0]
         case .dpmpp2m, .dpmpp3m, .unipc, .deis:
             timesteps = schedule.multistepTimesteps(steps: steps)
             let last = kind == .deis ? Double(schedule.sigma(at: 0)) : 0
@@ -66,7 +71,7 @@ public struct Solver: Sendable {
         switch kind {
         case .ddim: return ddimStep(state, modelOutput, sample)
         case .euler: return eulerStep(state, modelOutput, sample)
-        case .dpmpp2m, .dpmpp3m: return dpmStep(state, modelOutput, sample)
+        case .dpmpp2m, .dpmpp3m, .dpmpp2mKarras: return dpmStep(state, modelOutput, sample)
         case .unipc: return unipcStep(state, modelOutput, sample)
         case .deis: return deisStep(state, modelOutput, sample)
         }

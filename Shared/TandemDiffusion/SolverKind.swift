@@ -4,6 +4,8 @@ public enum SolverKind: String, Sendable, CaseIterable {
     case euler
     case dpmpp2m = "dpmpp-2m"
     case dpmpp3m = "dpmpp-3m"
+    /// DPM-Solver++ 2M on Karras et al.'s σ spacing (diffusers' `use_karras_sigmas=True`).
+    case dpmpp2mKarras = "dpmpp-2m-karras"
     case unipc
     case deis
 
@@ -11,7 +13,7 @@ public enum SolverKind: String, Sendable, CaseIterable {
     public var order: Int {
         switch self {
         case .ddim, .euler: 1
-        case .dpmpp2m, .unipc: 2
+        case .dpmpp2m, .dpmpp2mKarras, .unipc: 2
         case .dpmpp3m, .deis: 3
         }
     }

@@ -37,7 +37,7 @@ final class KernelTests: XCTestCase {
             for i in direct.values.indices { direct.values[i] = (direct.values[i] + addend.values[i]) * 0.5 }
             for level in 0...Conv2D.bestLevel {
                 for threads in [1, 2] {
-                    let fast = conv.forward(x, threads: threads, upsample: upsample, addend: addend, outputScale: 0.5, level: level)
+                    let fast = conv.forward(x, threads: threads, upsample: upsample, addend: addend, outputScale: 0.5, level: level, winograd: false)
                     XCTAssertEqual(fast.height, direct.height)
                     XCTAssertLessThan(nmse(fast.values, direct.values), 1e-12,
                                       "cin=\(cin) cout=\(cout) k=\(kernel) s=\(stride) size=\(size) up=\(upsample) level=\(level) threads=\(threads)")
@@ -46,6 +46,33 @@ final class KernelTests: XCTestCase {
             let plain = conv.forward(x.upsampledNearest2x(), level: Conv2D.bestLevel)
             XCTAssertLessThan(nmse(plain.values, conv.forwardDirect(x.upsampledNearest2x()).values), 1e-12)
         }
+    }
+
+    /// Winograd F(2×2, 3×3) against the direct convolution: every output width it takes (4, 8, 16,
+    /// 32), a last block of 64 tiles left partly empty, more input channels than one 128-channel
+    /// chunk, output channels not a multiple of 4, fused upsampling, the addend and output scale.
+    func testWinogradMatchesDirect() throws {
+        try XCTSkipIf(Conv2D.bestLevel < 2, "Winograd runs on AVX-512 only")
+        var random = TestRandom(seed: 7)
+        let shapes = [(5, 6, 8, 4, 1), (20, 7, 16, 1, 1), (130, 9, 4, 16, 2), (3, 5, 32, 1, 1), (8, 4, 8, 5, 1),
+                      (6, 8, 4, 17, 1), (4, 4, 16, 1, 2), (64, 8, 8, 2, 2), (96, 32, 16, 3, 1)]
+        for (cin, cout, size, batch, upsample) in shapes {
+            let conv = Conv2D(inChannels: cin, outChannels: cout, kernelSize: 3, padding: 1,
+                              weight: random.array(cout * cin * 9), bias: random.array(cout))
+            let x = FeatureMap(channels: cin, batch: batch, height: size, width: size, values: random.array(cin * batch * size * size))
+            XCTAssertTrue(conv.runsWinograd(x, upsample: upsample), "cin=\(cin) size=\(size) batch=\(batch) up=\(upsample)")
+            var direct = conv.forwardDirect(upsample == 2 ? x.upsampledNearest2x() : x)
+            let addend = FeatureMap(channels: cout, batch: batch, height: direct.height, width: direct.width, values: random.array(direct.values.count))
+            for i in direct.values.indices { direct.values[i] = (direct.values[i] + addend.values[i]) * 0.5 }
+            for threads in [1, 2] {
+                let fast = conv.forward(x, threads: threads, upsample: upsample, addend: addend, outputScale: 0.5)
+                XCTAssertLessThan(nmse(fast.values, direct.values), 1e-12,
+                                  "cin=\(cin) cout=\(cout) size=\(size) batch=\(batch) up=\(upsample) threads=\(threads)")
+            }
+        }
+        let small = Conv2D(inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, weight: random.array(144), bias: random.array(4))
+        XCTAssertFalse(small.runsWinograd(FeatureMap(channels: 4, batch: 15, height: 4, width: 4, values: random.array(960))),
+                       "60 tiles leave the 64-column product mostly empty: the tiled kernel runs")
     }
 
     func testLinearMatchesScalarTwin() {

@@ -43,10 +43,35 @@ void tandem_conv2d_tiles(const tandem_conv_shape *shape, const float *x, const f
                          const float *bias, const float *addend, float outputScale, float *out,
                          int firstTile, int endTile, int level);
 
+/// 1 when `tandem_conv2d_winograd` runs this shape: 3×3, stride 1, padding 1, an even output whose
+/// width is 4, 8, 16 or 32 (an upsampled input at least 4 wide), and at least 64 tiles of 2×2 outputs in the batch (fewer leave the
+/// 64-column products mostly empty).
+int tandem_winograd_applies(const tandem_conv_shape *shape);
+
+/// Floats `tandem_winograd_pack_weights` writes: 16 transformed elements × outChannels (rounded up
+/// to 4) × inChannels.
+long tandem_winograd_packed_weight_count(int outChannels, int inChannels);
+
+/// 3×3 weights [out][in][3][3] → U = G g G^T per channel pair, as [element][block of 4 outputs][in][4].
+void tandem_winograd_pack_weights(const float *weight, int outChannels, int inChannels, float *packed);
+
+/// Blocks of 64 output tiles (2×2 pixels each) of the batch: the unit threads split.
+long tandem_winograd_blocks(const tandem_conv_shape *shape);
+
+/// Blocks [firstBlock, endBlock) of the same convolution as `tandem_conv2d_tiles`, by Winograd
+/// F(2×2, 3×3): AVX-512 only (the caller checks `tandem_conv_best_level() == 2` and
+/// `tandem_winograd_applies`). `upsample` 2 is read through as in `tandem_conv2d_tiles`.
+void tandem_conv2d_winograd(const tandem_conv_shape *shape, const float *x, const float *packedWeight, const float *bias,
+                            const float *addend, float outputScale, float *out, int firstBlock, int endBlock);
+
 /// GroupNorm over a channel-major batch, optionally SiLU after it. `shift` ([channels][batch],
 /// may be NULL) is added to the input first: the time-embedding projection of a resnet block,
 /// fused into the norm that follows it. Statistics in double, as the Swift twin computes them.
 void tandem_group_norm(const float *x, const float *shift, int channels, int batch, int pixels, int groups,
                        float eps, const float *weight, const float *bias, int silu, float *out);
+
+/// Raises glibc's mmap and trim thresholds (64 MB, 256 MB) so that large blocks freed and allocated
+/// again are reused from the heap instead of mapped afresh; does nothing on other C libraries.
+void tandem_keep_large_blocks_in_heap(void);
 
 #endif
