@@ -15,7 +15,7 @@ public struct BPETokenizer: Sendable {
         case undefined = 0, normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
     }
 
-    public let tokens: [String]
+    public let tokens: TokenTexts
     public let types: [TokenType]
     public let preTokenizer: PreTokenizer
     public let bosID: Int32?
@@ -27,8 +27,7 @@ public struct BPETokenizer: Sendable {
     /// Text → id, kept only for the pre-tokenizer that looks whole words up (`llama-bpe`): the others
     /// need it only to build `merges`, and for this vocabulary it is 1.3 MB.
     private let wordIDs: [String: Int32]?
-    /// (left, right) → (rank, merged token).
-    private let merges: [UInt64: (rank: Int32, merged: Int32)]
+    private let merges: BPEMergeTable
     private let byteTokens: [Int32]
     /// Special tokens matched in text, longest first.
     private let specials: [(text: [UInt8], id: Int32, control: Bool)]
@@ -68,7 +67,7 @@ public struct BPETokenizer: Sendable {
     /// Builds a tokenizer from its parts (tests build small ones).
     public init(tokens: [String], types: [TokenType], merges mergeStrings: [String], preTokenizer: PreTokenizer,
                 bosID: Int32?, eosID: Int32?, addBOS: Bool, chatTemplate: String? = nil) throws {
-        self.tokens = tokens
+        self.tokens = TokenTexts(tokens)
         self.types = types
         self.preTokenizer = preTokenizer
         self.bosID = bosID
@@ -79,16 +78,16 @@ public struct BPETokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
         wordIDs = preTokenizer == .llamaBPE ? ids : nil
-        var merges: [UInt64: (rank: Int32, merged: Int32)] = [:]
-        merges.reserveCapacity(mergeStrings.count)
+        // A merge whose symbols are not all tokens can never apply; it keeps its rank's place.
+        var pairs: [(left: Int32, right: Int32, merged: Int32)] = []
+        pairs.reserveCapacity(mergeStrings.count)
         for (rank, m) in mergeStrings.enumerated() {
             let parts = m.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { throw TokenizerError.malformedVocabulary("merge \(rank) is not two symbols") }
-            guard let l = ids[String(parts[0])], let r = ids[String(parts[1])], let merged = ids[String(parts[0]) + String(parts[1])] else { continue }
-            let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
-            if merges[key] == nil { merges[key] = (Int32(rank), merged) }
+            let l = ids[String(parts[0])], r = ids[String(parts[1])], merged = ids[String(parts[0]) + String(parts[1])]
+            pairs.append((l ?? -1, r ?? -1, merged ?? -1))
         }
-        self.merges = merges
+        merges = BPEMergeTable(pairs: pairs, vocabularySize: tokens.count)
         byteTokens = (0..<256).map { ids[String(ByteEncoder.byteToScalar[$0])] ?? -1 }
         specials = tokens.indices
             .filter { types[$0] == .control || types[$0] == .userDefined }
@@ -144,8 +143,7 @@ public struct BPETokenizer: Sendable {
         while symbols.count > 1 {
             var best: (rank: Int32, index: Int, merged: Int32)? = nil
             for i in 0..<symbols.count - 1 {
-                let key = UInt64(UInt32(symbols[i])) << 32 | UInt64(UInt32(symbols[i + 1]))
-                if let m = merges[key], best == nil || m.rank < best!.rank { best = (m.rank, i, m.merged) }
+                if let m = merges.merge(symbols[i], symbols[i + 1]), best == nil || m.rank < best!.rank { best = (m.rank, i, m.merged) }
             }
             guard let b = best else { break }
             symbols[b.index] = b.merged
@@ -158,8 +156,8 @@ public struct BPETokenizer: Sendable {
     public func bytes(of id: Int32, special: Bool = false) -> [UInt8] {
         guard id >= 0, Int(id) < tokens.count else { return [] }
         switch types[Int(id)] {
-        case .control, .unknown, .unused: return special ? Array(tokens[Int(id)].utf8) : []
-        case .userDefined: return Array(tokens[Int(id)].utf8)
+        case .control, .unknown, .unused: return special ? Array(tokens.utf8Bytes(Int(id))) : []
+        case .userDefined: return Array(tokens.utf8Bytes(Int(id)))
         default: return ByteEncoder.decode(tokens[Int(id)])
         }
     }
