@@ -326,8 +326,11 @@ public final class DecodeEngine: @unchecked Sendable {
     private func end(_ id: Int, _ reason: FinishReason, text: String) {
         cache.release(id)
         imports[id] = nil
+        var stats = speculationBySequence.removeValue(forKey: id)
+        if let remote = drafters.values.lazy.compactMap({ $0 as? RemoteDrafter }).first, stats != nil {
+            stats!.remoteRounds = remote.pool.answeredRounds(of: id)
+        }
         for drafter in drafters.values { drafter.release(id) }
-        let stats = speculationBySequence.removeValue(forKey: id)
         guard let sink = sinks.removeValue(forKey: id) else { return }
         if let stats { sink.continuation.yield(.speculation(stats)) }
         sink.continuation.yield(.finished(reason, text: text, engine: currentSnapshot()))
