@@ -89,6 +89,8 @@ public enum DraftMessage: Sendable, Equatable {
         let blobs = frames.count - 3
         switch frames[1][0] {
         case Self.requestCommand:
+            let sequence = try int("seq", 0...Int64.max), round = try int("round", 0...Int64.max)
+            let keep = Int(try int("keep", 0...Int64(Int32.max))), count = Int(try int("count", 1...Int64(Self.maxDraftTokens)))
             let methodName = try string("method")
             guard let method = DraftMethod(rawValue: methodName) else {
                 throw WireError.invalidField("method", "one of \(DraftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -109,10 +111,7 @@ public enum DraftMessage: Sendable, Equatable {
             guard blobs == 1 else { throw WireError.invalidField("tokens", "one blob of token ids, got \(blobs) blobs") }
             guard frames[3].count % 4 == 0 else { throw WireError.invalidField("tokens", "a token ids blob is a multiple of 4 bytes") }
             let tokens = try TokenIDBlob.decode(frames[3], count: frames[3].count / 4, field: "tokens")
-            self = .request(DraftWireRequest(
-                sequence: try int("seq", 0...Int64.max), round: try int("round", 0...Int64.max), method: method,
-                keep: Int(try int("keep", 0...Int64(Int32.max))), count: Int(try int("count", 1...Int64(Self.maxDraftTokens))),
-                tokens: tokens, sampling: sampling))
+            self = .request(DraftWireRequest(sequence: sequence, round: round, method: method, keep: keep, count: count, tokens: tokens, sampling: sampling))
         case Self.proposalCommand:
             let count = Int(try int("tokens", 0...Int64(Self.maxDraftTokens)))
             let predrafted: Bool

@@ -104,7 +104,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
             waiting[r.sequence] = (r, endpoint, session.round)
         }
         var drafts: [Int: [DraftToken]] = [:]
-        if !waiting.isEmpty { collect(&waiting, into: &drafts, method: method, deadline: now + settings.timeout) }
+        if !waiting.isEmpty { unserved += collect(&waiting, into: &drafts, method: method, deadline: now + settings.timeout) }
         for (sequence, entry) in waiting {
             // Timed out: the worker is benched and this sequence starts over elsewhere.
             sessions[sequence] = nil
@@ -155,9 +155,11 @@ public final class DraftWorkerPool: @unchecked Sendable {
     }
 
     /// Reads answers until every waiting request has one or the deadline passes; a worker that
-    /// leaves requests unanswered at the deadline is benched and its socket dropped.
+    /// leaves requests unanswered at the deadline is benched and its socket dropped. Returns the
+    /// requests answered with DRAFT_ERROR.
     private func collect(_ waiting: inout [Int: (request: DraftRequest, endpoint: String, round: Int64)], into drafts: inout [Int: [DraftToken]],
-                         method: DraftMethod, deadline: ContinuousClock.Instant) {
+                         method: DraftMethod, deadline: ContinuousClock.Instant) -> [DraftRequest] {
+        var refused: [DraftRequest] = []
         while !waiting.isEmpty {
             let involved = Array(Set(waiting.values.map(\.endpoint))).sorted()
             var received = false
@@ -177,6 +179,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
                     case .error(let f):
                         guard let s = f.sequence.map(Int.init), let entry = waiting[s], entry.round == f.round ?? entry.round, entry.endpoint == endpoint else { continue }
                         waiting[s] = nil
+                        refused.append(entry.request)
                         // The worker lost the context (or never had it): send it whole next time.
                         sessions[s] = nil
                         if f.code == DraftFailure.unsupportedMethod { links[endpoint]?.refused.insert(method) }
@@ -185,7 +188,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
                     }
                 }
             }
-            guard !waiting.isEmpty else { return }
+            guard !waiting.isEmpty else { return refused }
             let now = ContinuousClock.now
             guard now < deadline else { break }
             if !received {
@@ -201,5 +204,6 @@ public final class DraftWorkerPool: @unchecked Sendable {
             benchedUntil[endpoint] = ContinuousClock.now + settings.bench
         }
         counters.withLock { $0.timeouts += late.count }
+        return refused
     }
 }

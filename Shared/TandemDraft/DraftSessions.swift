@@ -21,6 +21,7 @@ public struct DraftSessions {
     public struct Released: Equatable, Sendable {
         public var local: Int
         public var method: DraftMethod
+        public init(local: Int, method: DraftMethod) { self.local = local; self.method = method }
     }
 
     struct Session {
