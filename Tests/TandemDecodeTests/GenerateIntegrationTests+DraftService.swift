@@ -52,6 +52,15 @@ extension GenerateIntegrationTests {
                 XCTAssertGreaterThan(stats.reduce(0) { $0 + $1.acceptedTokens }, 0, "\(stats)")
             }
         }
+        // `tandem queues` shows what the decode worker reports with its heartbeats.
+        let client = try client(router)
+        eventually(timeout: 10, "the decode service reports speculation") {
+            let answer = try client.query(.queues) as? [String: Any]
+            let decode = (answer?["queues"] as? [[String: Any]])?.first { $0["service"] as? String == "decode" }
+            guard let rounds = decode?["spec_remote_rounds"] as? Int, let rate = decode?["acceptance_rate"] as? Double,
+                  let perStep = decode?["tokens_per_step"] as? Double else { return false }
+            return rounds > 0 && rate > 0 && rate <= 1 && perStep > 1
+        }
     }
 
     func testKillingTheDraftWorkerMidGenerationFallsBackToPlainDecodingAndSpeculationResumesWithANewOne() throws {
