@@ -48,8 +48,8 @@ struct DecodeMain: AsyncParsableCommand {
             help: "Draft methods (comma-separated) asked of draft workers when one is live (env TANDEM_REMOTE_DRAFT_METHODS; empty: none).")
     var remoteDraftMethods = ProcessInfo.processInfo.environment["TANDEM_REMOTE_DRAFT_METHODS"] ?? ""
 
-    @Option(name: .customLong("draft-timeout-ms"), help: "How long a step waits for a draft worker before drafting without it.")
-    var draftTimeoutMilliseconds = 100
+    @Option(name: .customLong("draft-timeout-ms"), help: "How long a step waits for a draft worker before drafting without it (env TANDEM_DRAFT_TIMEOUT_MS).")
+    var draftTimeoutMilliseconds = ProcessInfo.processInfo.environment["TANDEM_DRAFT_TIMEOUT_MS"].flatMap(Int.init) ?? 100
 
     func validate() throws {
         _ = try parsedRemoteDraftMethods()

@@ -23,8 +23,8 @@ struct DraftMain: AsyncParsableCommand {
     @Option(name: .customLong("early-exit-layers"), help: "Layers of the model that draft for early-exit speculation (0: no early exit).")
     var earlyExitLayers = 8
 
-    @Option(name: .customLong("draft-model"), help: "Draft model (name or GGUF path) for model speculation; its vocabulary must be the model's.")
-    var draftModel: String?
+    @Option(name: .customLong("draft-model"), help: "Draft model (name or GGUF path) for model speculation; its vocabulary must be the model's (env TANDEM_DRAFT_MODEL).")
+    var draftModel: String? = ProcessInfo.processInfo.environment["TANDEM_DRAFT_MODEL"]
 
     @Option(name: .customLong("kv-tokens"), help: "Draft KV cache size in token positions, per model method.")
     var kvTokens = 8192

@@ -23,6 +23,8 @@ struct SpeculativeBenchmark {
     var speculateMaxBatch: Int
     var python: String
     var json: Bool
+    /// Through this router's stack instead of an engine in this process (`--via-stack`).
+    var stack: RouterOptions?
 
     static let passage = """
         The old lighthouse on the northern cape was built in 1856 from granite quarried on the island itself. \
@@ -47,6 +49,7 @@ struct SpeculativeBenchmark {
     ]
 
     func run() throws {
+        if let stack { return try runThroughStack(stack) }
         let file = try GGUFFile(path: try ModelLoading.resolve(model))
         let tokenizer = try BPETokenizer(file: file)
         let llama = try LlamaModel(file: file, threads: threads)
@@ -84,6 +87,8 @@ struct SpeculativeBenchmark {
         var seconds = 0.0
         var stats = SpeculationStats()
         var ids: [[Int32]] = []
+        /// Through the stack: drafting rounds a draft worker answered.
+        var remoteRounds = 0
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
     }
 
@@ -139,7 +144,7 @@ struct SpeculativeBenchmark {
     }
 
     /// llama.cpp with and without `LlamaPromptLookupDecoding` on `prompts`, one stream.
-    private func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
+    func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
         guard !python.isEmpty else { return }
         guard FileManager.default.fileExists(atPath: python) else {
             print("llama.cpp: skipped (\(python) not found: make bench-deps installs llama-cpp-python)")

@@ -283,8 +283,9 @@ public final class DecodeEngine: @unchecked Sendable {
         guard !wanted.isEmpty else { return [:] }
         var byMethod: [DraftMethod: [DraftRequest]] = [:]
         for (id, count) in wanted {
-            guard let method = scheduler.sequences[id]?.speculation?.method, drafters[method] != nil, let sink = sinks[id] else { continue }
-            byMethod[method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count, sampling: sink.sampling))
+            guard let settings = scheduler.sequences[id]?.speculation, drafters[settings.method] != nil, let sink = sinks[id] else { continue }
+            byMethod[settings.method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count,
+                                                                       sampling: sink.sampling, draftAhead: settings.draftAhead))
         }
         var out: [Int: [DraftToken]] = [:]
         for (method, requests) in byMethod {

@@ -9,10 +9,11 @@ import TandemWire
 /// tokens accepted since the previous one.
 ///
 /// - `DRAFT_REQUEST` (0x43, decode → draft):
-///   `[TNDM01][0x43][{seq, round, method, keep, count, sampling}][new token ids, int32 LE]` — the
+///   `[TNDM01][0x43][{seq, round, method, keep, count, sampling, ahead?}][new token ids, int32 LE]` — the
 ///   draft worker's context for `seq` must hold `keep` tokens (0: start over); it appends the new
 ///   tokens and proposes up to `count` (1…16) drafts. `sampling` is the job's
-///   `SamplingParameters` as JSON.
+///   `SamplingParameters` as JSON; `ahead` (default true): the draft worker may draft the next
+///   round ahead while this one is verified.
 /// - `DRAFT_PROPOSAL` (0x44, draft → decode):
 ///   `[TNDM01][0x44][{seq, round, tokens, predrafted}][token ids][distribution]…` — `tokens` ids
 ///   (0 to `count`); when the drafts were sampled, one more blob per draft with the distribution
@@ -46,7 +47,7 @@ public enum DraftMessage: Sendable, Equatable {
             let sampling = (try? JSONEncoder().encode(r.sampling)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             let header = MessagePackCodec.encode([
                 "seq": .int(r.sequence), "round": .int(r.round), "method": .string(r.method.rawValue), "keep": .int(Int64(r.keep)),
-                "count": .int(Int64(r.count)), "sampling": .string(sampling),
+                "count": .int(Int64(r.count)), "sampling": .string(sampling), "ahead": .bool(r.ahead),
             ])
             return [tag, [Self.requestCommand], header, TokenIDBlob.encode(r.tokens)]
         case .proposal(let p):
@@ -108,10 +109,17 @@ public enum DraftMessage: Sendable, Equatable {
                   (0...4096).contains(sampling.repetitionWindow) else {
                 throw WireError.invalidField("sampling", "parameters out of range")
             }
+            let ahead: Bool
+            switch header["ahead"] {
+            case nil: ahead = true
+            case .bool(let b)?: ahead = b
+            default: throw WireError.invalidField("ahead", "a boolean")
+            }
             guard blobs == 1 else { throw WireError.invalidField("tokens", "one blob of token ids, got \(blobs) blobs") }
             guard frames[3].count % 4 == 0 else { throw WireError.invalidField("tokens", "a token ids blob is a multiple of 4 bytes") }
             let tokens = try TokenIDBlob.decode(frames[3], count: frames[3].count / 4, field: "tokens")
-            self = .request(DraftWireRequest(sequence: sequence, round: round, method: method, keep: keep, count: count, tokens: tokens, sampling: sampling))
+            self = .request(DraftWireRequest(sequence: sequence, round: round, method: method, keep: keep, count: count, tokens: tokens,
+                                             sampling: sampling, ahead: ahead))
         case Self.proposalCommand:
             let count = Int(try int("tokens", 0...Int64(Self.maxDraftTokens)))
             let predrafted: Bool

@@ -13,9 +13,12 @@ public struct DraftWireRequest: Sendable, Equatable {
     /// Accepted tokens after the first `keep` (the whole context when `keep` is 0).
     public var tokens: [Int32]
     public var sampling: SamplingParameters
+    /// The draft worker may draft the next round ahead (PEARL).
+    public var ahead: Bool
 
-    public init(sequence: Int64, round: Int64, method: DraftMethod, keep: Int, count: Int, tokens: [Int32], sampling: SamplingParameters) {
+    public init(sequence: Int64, round: Int64, method: DraftMethod, keep: Int, count: Int, tokens: [Int32], sampling: SamplingParameters,
+                ahead: Bool = true) {
         self.sequence = sequence; self.round = round; self.method = method; self.keep = keep; self.count = count
-        self.tokens = tokens; self.sampling = sampling
+        self.tokens = tokens; self.sampling = sampling; self.ahead = ahead
     }
 }

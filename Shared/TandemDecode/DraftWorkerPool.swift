@@ -92,7 +92,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
             session.round += 1
             let message = DraftMessage.request(DraftWireRequest(
                 sequence: Int64(r.sequence), round: session.round, method: method, keep: session.sent, count: min(r.count, DraftMessage.maxDraftTokens),
-                tokens: Array(r.context[session.sent...]), sampling: r.sampling))
+                tokens: Array(r.context[session.sent...]), sampling: r.sampling, ahead: r.draftAhead))
             guard let link = link(endpoint), (try? link.socket.send(message.frames, wait: false)) == true else {
                 // No connection: gone, or not connected yet. Nothing was sent; next round tries again.
                 sessions[r.sequence] = nil

@@ -174,7 +174,7 @@ public final class DraftServer: @unchecked Sendable {
         // Ahead: each model-drafted sequence's context plus all its drafts, one more token than
         // asked (the target's own token after the drafts must match the first of these).
         var ahead: [DraftMethod: [(Pending, [DraftToken])]] = [:]
-        for (p, drafts) in answered where p.request.method != .lookup && !drafts.isEmpty {
+        for (p, drafts) in answered where p.request.ahead && p.request.method != .lookup && !drafts.isEmpty {
             ahead[p.request.method, default: []].append((p, drafts))
         }
         for (method, group) in ahead {

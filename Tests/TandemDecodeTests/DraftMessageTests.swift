@@ -11,7 +11,7 @@ final class DraftMessageTests: XCTestCase {
     func testEveryCommandRoundTrips() throws {
         let messages: [DraftMessage] = [
             .request(DraftWireRequest(sequence: 7, round: 3, method: .earlyExit, keep: 120, count: 5, tokens: [1, -2, 49151], sampling: sampled)),
-            .request(DraftWireRequest(sequence: 0, round: 1, method: .lookup, keep: 0, count: 16, tokens: [5], sampling: .greedy)),
+            .request(DraftWireRequest(sequence: 0, round: 1, method: .lookup, keep: 0, count: 16, tokens: [5], sampling: .greedy, ahead: false)),
             .proposal(DraftProposal(sequence: 7, round: 3, drafts: [.deterministic(4), .deterministic(9)])),
             .proposal(DraftProposal(sequence: 7, round: 4, drafts: [
                 DraftToken(token: 4, distribution: TokenDistribution(tokens: [4, 8], weights: [0.75, 0.25])),

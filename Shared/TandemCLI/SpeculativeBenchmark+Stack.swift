@@ -1,0 +1,105 @@
+import Foundation
+import TandemClient
+import TandemDecode
+import TandemModel
+
+/// `tandem bench generate --speculative METHOD --via-stack`: the same workloads as the in-process
+/// benchmark, as `generate` jobs through a running stack, so speculative jobs get their drafts from
+/// the stack's draft workers (`tandem up` starts one; the decode workers ask draft workers first).
+///
+/// Per row, in one run and back to back: plain jobs, speculative jobs, and for model methods
+/// speculative jobs with `parallel_drafting` off, so the draft worker's drafting ahead (PEARL) is
+/// measured against the same load.
+extension SpeculativeBenchmark {
+    func runThroughStack(_ router: RouterOptions) throws {
+        let client = try router.connect()
+        let workers = (try client.query(.workers) as? [String: Any])?["workers"] as? [[String: Any]] ?? []
+        let drafts = workers.filter { $0["service"] as? String == "draft" }.count
+        let decodes = workers.filter { $0["service"] as? String == "decode" }.count
+        guard decodes > 0 else { throw CLIError("no decode worker is registered at \(router.endpoint): start the stack with `tandem up`") }
+        print("speculative \(method.rawValue) through the stack at \(router.endpoint): \(decodes) decode, \(drafts) draft workers; draft tokens \(draftTokens.map(String.init) ?? "auto"); load average \(BenchModelCommand.loadAverage())")
+        if drafts == 0 { print("(no draft worker: the decode workers draft in process, or decode plainly for methods they lack)") }
+        let grounded = Self.groundedPrompts, chat = BenchGenerateCommand.prompts
+        let ahead = method != .lookup
+        for (name, prompts, maxTokens) in [("grounded", grounded, groundedTokens), ("chat", chat, chatTokens)] {
+            for level in levels {
+                let work = (0..<level).map { prompts[$0 % prompts.count] }
+                let plain = try Self.measure(router, work, maxTokens: maxTokens, speculative: nil, draftTokens: nil, parallelDrafting: nil)
+                let speculative = try Self.measure(router, work, maxTokens: maxTokens, speculative: method, draftTokens: draftTokens, parallelDrafting: true)
+                let serial = ahead ? try Self.measure(router, work, maxTokens: maxTokens, speculative: method, draftTokens: draftTokens, parallelDrafting: false) : nil
+                reportStack(workload: name, level: level, plain: plain, speculative: speculative, serial: serial)
+            }
+        }
+        // llama.cpp's prompt lookup on the concurrency-1 grounded generation, same prompt ids.
+        let file = try GGUFFile(path: try ModelLoading.resolve(model))
+        let tokenizer = try BPETokenizer(file: file)
+        try runLlamaCpp(path: file.path, prompts: [try GenerateParameters(prompt: grounded[0], chat: true).promptTokens(tokenizer: tokenizer)])
+        print("load average after: \(BenchModelCommand.loadAverage())")
+    }
+
+    /// Submits the generations at once (greedy chat jobs), each followed by its own client thread.
+    static func measure(_ router: RouterOptions, _ prompts: [String], maxTokens: Int, speculative: DraftMethod?, draftTokens: Int?,
+                        parallelDrafting: Bool?) throws -> Measurement {
+        let results = UnsafeMutableBufferPointer<Result<GenerateResult, Error>?>.allocate(capacity: prompts.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        let group = DispatchGroup()
+        let start = ContinuousClock.now
+        for (i, prompt) in prompts.enumerated() {
+            let params = GenerateParameters(prompt: prompt, chat: true, maxTokens: maxTokens, speculative: speculative?.rawValue,
+                                            draftTokens: speculative == nil ? nil : draftTokens, parallelDrafting: speculative == nil ? nil : parallelDrafting)
+            group.enter()
+            Thread {
+                shared[i] = Result {
+                    let client = try router.connect()
+                    let job = try client.submit(kind: "generate", params: String(decoding: try JSONEncoder().encode(params), as: UTF8.self))
+                    let final = try client.follow(job, timeoutMilliseconds: 600_000)
+                    guard final.state == "succeeded", let text = final.result else {
+                        throw CLIError("generation \(job) \(final.state): \(final.code ?? "") \(final.error ?? "")")
+                    }
+                    return try JSONDecoder().decode(GenerateResult.self, from: Data(text.utf8))
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        var m = Measurement()
+        m.seconds = GenerateCommand.milliseconds(ContinuousClock.now - start) / 1000
+        for r in results {
+            let result = try r!.get()
+            m.tokens += result.ids.count
+            m.ids.append(result.ids)
+            if let s = result.speculation {
+                m.stats = SpeculationStats(verifications: m.stats.verifications + s.verifications, draftedTokens: m.stats.draftedTokens + s.draftedTokens,
+                                           acceptedTokens: m.stats.acceptedTokens + s.acceptedTokens)
+                m.remoteRounds += s.remoteRounds ?? 0
+            }
+        }
+        return m
+    }
+
+    private func reportStack(workload: String, level: Int, plain: Measurement, speculative: Measurement, serial: Measurement?) {
+        let identical = plain.ids == speculative.ids && (serial.map { $0.ids == plain.ids } ?? true)
+        var row: [String: Any] = [
+            "workload": workload, "concurrency": level, "tokens": speculative.tokens, "via": "stack",
+            "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,
+            "speedup": plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0,
+            "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
+            "remote_rounds": speculative.remoteRounds, "greedy_identical": identical,
+        ]
+        if let serial {
+            row["no_parallel_drafting_tokens_per_second"] = serial.tokensPerSecond
+            row["parallel_drafting_gain"] = serial.tokensPerSecond > 0 ? speculative.tokensPerSecond / serial.tokensPerSecond : 0
+        }
+        if json { print(JSONOutput.compact(row)); return }
+        var line = String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d draft-worker rounds",
+                          workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
+                          speculative.tokensPerSecond, row["speedup"] as! Double, speculative.stats.acceptanceRate * 100,
+                          speculative.stats.tokensPerVerification, speculative.remoteRounds)
+        if let serial {
+            line += String(format: "; without drafting ahead %6.1f tok/s (parallel drafting ×%.2f)", serial.tokensPerSecond, row["parallel_drafting_gain"] as! Double)
+        }
+        print(line + ", output \(identical ? "identical" : "DIFFERENT")")
+    }
+}
