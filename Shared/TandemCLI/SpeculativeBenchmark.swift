@@ -89,6 +89,7 @@ struct SpeculativeBenchmark {
         var ids: [[Int32]] = []
         /// Through the stack: drafting rounds a draft worker answered.
         var remoteRounds = 0
+        var predraftedRounds = 0
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
     }
 

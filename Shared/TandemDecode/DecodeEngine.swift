@@ -329,7 +329,9 @@ public final class DecodeEngine: @unchecked Sendable {
         imports[id] = nil
         var stats = speculationBySequence.removeValue(forKey: id)
         if let remote = drafters.values.lazy.compactMap({ $0 as? RemoteDrafter }).first, stats != nil {
-            stats!.remoteRounds = remote.pool.answeredRounds(of: id)
+            let rounds = remote.pool.answeredRounds(of: id)
+            stats!.remoteRounds = rounds.all
+            stats!.predraftedRounds = rounds.predrafted
         }
         for drafter in drafters.values { drafter.release(id) }
         guard let sink = sinks.removeValue(forKey: id) else { return }

@@ -12,7 +12,7 @@ import TandemWire
 ///   `[TNDM01][0x43][{seq, round, method, keep, count, sampling, ahead?}][new token ids, int32 LE]` — the
 ///   draft worker's context for `seq` must hold `keep` tokens (0: start over); it appends the new
 ///   tokens and proposes up to `count` (1…16) drafts. `sampling` is the job's
-///   `SamplingParameters` as JSON; `ahead` (default true): the draft worker may draft the next
+///   `SamplingParameters` as JSON; `ahead` (default false): the draft worker may draft the next
 ///   round ahead while this one is verified.
 /// - `DRAFT_PROPOSAL` (0x44, draft → decode):
 ///   `[TNDM01][0x44][{seq, round, tokens, predrafted}][token ids][distribution]…` — `tokens` ids
@@ -111,7 +111,7 @@ public enum DraftMessage: Sendable, Equatable {
             }
             let ahead: Bool
             switch header["ahead"] {
-            case nil: ahead = true
+            case nil: ahead = false
             case .bool(let b)?: ahead = b
             default: throw WireError.invalidField("ahead", "a boolean")
             }

@@ -17,7 +17,7 @@ public struct DraftWireRequest: Sendable, Equatable {
     public var ahead: Bool
 
     public init(sequence: Int64, round: Int64, method: DraftMethod, keep: Int, count: Int, tokens: [Int32], sampling: SamplingParameters,
-                ahead: Bool = true) {
+                ahead: Bool = false) {
         self.sequence = sequence; self.round = round; self.method = method; self.keep = keep; self.count = count
         self.tokens = tokens; self.sampling = sampling; self.ahead = ahead
     }

@@ -58,7 +58,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
     private var links: [String: Link] = [:]
     private var benchedUntil: [String: ContinuousClock.Instant] = [:]
     private var sessions: [Int: Session] = [:]
-    private var answeredRounds: [Int: Int] = [:]
+    private var answeredRounds: [Int: (all: Int, predrafted: Int)] = [:]
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -73,8 +73,9 @@ public final class DraftWorkerPool: @unchecked Sendable {
 
     public var currentCounters: Counters { counters.withLock { $0 } }
 
-    /// Rounds of `sequence` a draft worker answered (kept until `close`).
-    public func answeredRounds(of sequence: Int) -> Int { answeredRounds[sequence] ?? 0 }
+    /// Rounds of `sequence` a draft worker answered, and how many of them from drafts made ahead
+    /// (kept until `close`).
+    public func answeredRounds(of sequence: Int) -> (all: Int, predrafted: Int) { answeredRounds[sequence] ?? (0, 0) }
 
     /// Drafts from draft workers for the requests they can serve now; the rest are returned unserved.
     public func propose(method: DraftMethod, _ requests: [DraftRequest]) -> (drafts: [Int: [DraftToken]], unserved: [DraftRequest]) {
@@ -173,8 +174,11 @@ public final class DraftWorkerPool: @unchecked Sendable {
                         let sequence = Int(p.sequence)
                         guard let entry = waiting[sequence], entry.round == p.round, entry.endpoint == endpoint else { continue }
                         waiting[sequence] = nil
-                        answeredRounds[sequence, default: 0] += 1
-                        if p.predrafted { counters.withLock { $0.predrafted += 1 } }
+                        answeredRounds[sequence, default: (0, 0)].all += 1
+                        if p.predrafted {
+                            answeredRounds[sequence]!.predrafted += 1
+                            counters.withLock { $0.predrafted += 1 }
+                        }
                         drafts[sequence] = Array(p.drafts.prefix(entry.request.count))
                     case .error(let f):
                         guard let s = f.sequence.map(Int.init), let entry = waiting[s], entry.round == f.round ?? entry.round, entry.endpoint == endpoint else { continue }

@@ -30,7 +30,7 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
     /// Tokens drafted per step; absent: adapted to the measured acceptance.
     public var draftTokens: Int?
     /// Whether a draft worker may draft the next round ahead while this one is verified (PEARL;
-    /// absent: yes).
+    /// absent: no — on one shared host it measured slower, docs/generate.md).
     public var parallelDrafting: Bool?
 
     public static let defaultMaxTokens = 128
@@ -56,7 +56,7 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
     /// The speculation asked for, if any (call `validate` first).
     public var speculation: SpeculationSettings? {
         guard let method = speculative.flatMap(DraftMethod.init(rawValue:)) else { return nil }
-        return SpeculationSettings(method: method, draftTokens: draftTokens, draftAhead: parallelDrafting ?? true)
+        return SpeculationSettings(method: method, draftTokens: draftTokens, draftAhead: parallelDrafting ?? false)
     }
 
     public var sampling: SamplingParameters {

@@ -10,7 +10,7 @@ public struct SpeculationSettings: Sendable, Equatable {
     /// Whether a draft worker may draft the next round ahead during verification (PEARL).
     public var draftAhead: Bool
 
-    public init(method: DraftMethod, draftTokens: Int? = nil, drafts: Int = 1, draftAhead: Bool = true) {
+    public init(method: DraftMethod, draftTokens: Int? = nil, drafts: Int = 1, draftAhead: Bool = false) {
         precondition(draftTokens.map { $0 >= 1 } ?? true && drafts >= 1)
         self.method = method; self.draftTokens = draftTokens; self.drafts = drafts; self.draftAhead = draftAhead
     }

@@ -7,9 +7,12 @@ public struct SpeculationStats: Codable, Sendable, Equatable {
     public var acceptedTokens = 0
     /// Drafting rounds a draft worker answered (nil: the decode worker has no draft service).
     public var remoteRounds: Int?
+    /// Of those, rounds answered with drafts made ahead (parallel drafting).
+    public var predraftedRounds: Int?
 
     enum CodingKeys: String, CodingKey {
         case verifications, draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens", remoteRounds = "remote_rounds"
+        case predraftedRounds = "predrafted_rounds"
     }
 
     public init(verifications: Int = 0, draftedTokens: Int = 0, acceptedTokens: Int = 0) {

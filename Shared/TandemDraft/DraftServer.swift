@@ -57,6 +57,8 @@ public final class DraftServer: @unchecked Sendable {
         var request: DraftWireRequest
         var local: Int
         var context: [Int32]
+        /// Drafts made ahead that start the answer (the rest is drafted now).
+        var ready: [DraftToken] = []
     }
 
     public init(drafters: [any Drafter], settings: Settings = Settings()) throws {
@@ -150,23 +152,28 @@ public final class DraftServer: @unchecked Sendable {
     private func draft(_ pending: [Pending]) {
         var answered: [(Pending, [DraftToken])] = []
         var byMethod: [DraftMethod: [Pending]] = [:]
-        for p in pending {
+        for var p in pending {
             if settings.parallelDrafting, let ready = sessions.takePredraft(p.key) {
                 counterState.withLock { $0.predraftHits += 1 }
-                let drafts = Array(ready.prefix(p.request.count))
-                reply(p.identity, .proposal(DraftProposal(sequence: p.request.sequence, round: p.request.round, drafts: drafts, predrafted: true)))
-                answered.append((p, drafts))
-            } else {
-                byMethod[p.request.method, default: []].append(p)
+                p.ready = Array(ready.prefix(p.request.count))
+                if p.ready.count == p.request.count {
+                    reply(p.identity, .proposal(DraftProposal(sequence: p.request.sequence, round: p.request.round, drafts: p.ready, predrafted: true)))
+                    answered.append((p, p.ready))
+                    continue
+                }
             }
+            byMethod[p.request.method, default: []].append(p)
         }
         for (method, group) in byMethod {
+            // Drafts made ahead that fell short (cut off by a request) are continued from their end.
             let proposed = (try? drafters[method]!.propose(group.map {
-                DraftRequest(sequence: $0.local, context: $0.context, count: $0.request.count, sampling: $0.request.sampling)
+                DraftRequest(sequence: $0.local, context: $0.context + $0.ready.map(\.token), count: $0.request.count - $0.ready.count,
+                             sampling: $0.request.sampling)
             })) ?? [:]
             for p in group {
-                let drafts = proposed[p.local] ?? []
-                reply(p.identity, .proposal(DraftProposal(sequence: p.request.sequence, round: p.request.round, drafts: drafts)))
+                let drafts = p.ready + (proposed[p.local] ?? [])
+                reply(p.identity, .proposal(DraftProposal(sequence: p.request.sequence, round: p.request.round, drafts: drafts,
+                                                          predrafted: !p.ready.isEmpty)))
                 answered.append((p, drafts))
             }
         }
@@ -178,15 +185,34 @@ public final class DraftServer: @unchecked Sendable {
             ahead[p.request.method, default: []].append((p, drafts))
         }
         for (method, group) in ahead {
-            guard let proposed = try? drafters[method]!.propose(group.map { p, drafts in
-                DraftRequest(sequence: p.local, context: p.context + drafts.map(\.token), count: min(p.request.count + 1, DraftMessage.maxDraftTokens),
-                             sampling: p.request.sampling)
-            }) else { continue }
-            for (p, drafts) in group {
-                guard let more = proposed[p.local], !more.isEmpty else { continue }
-                sessions.setPredraft(p.key, contextTokens: p.context.count, drafts: drafts + more)
+            // One token per call for the whole group, stopping as soon as a request waits: drafting
+            // ahead never holds up a real request for more than one draft forward call.
+            var chains = group.map { _ in [DraftToken]() }
+            let wanted = group.map { min($0.0.request.count + 1, DraftMessage.maxDraftTokens) }
+            while !requestWaiting() {
+                let growing = group.indices.filter { chains[$0].count < wanted[$0] }
+                guard !growing.isEmpty, let proposed = try? drafters[method]!.propose(growing.map { i in
+                    let (p, drafts) = group[i]
+                    return DraftRequest(sequence: p.local, context: p.context + (drafts + chains[i]).map(\.token), count: 1, sampling: p.request.sampling)
+                }) else { break }
+                var grew = false
+                for i in growing {
+                    guard let next = proposed[group[i].0.local]?.first else { continue }
+                    chains[i].append(next)
+                    grew = true
+                }
+                if !grew { break }
+            }
+            for (i, (p, drafts)) in group.enumerated() where !chains[i].isEmpty {
+                sessions.setPredraft(p.key, contextTokens: p.context.count, drafts: drafts + chains[i])
             }
         }
+    }
+
+    /// Whether a message waits on the socket (without taking it).
+    private func requestWaiting() -> Bool {
+        var poller = Poller([.socket(socket)])
+        return (try? poller.poll(timeoutMilliseconds: 0))?.first == true
     }
 
     private func release(_ released: [DraftSessions.Released]) {

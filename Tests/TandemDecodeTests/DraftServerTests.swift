@@ -27,7 +27,7 @@ final class DraftServerTests: XCTestCase {
         let (more, unserved) = pool.propose(method: .lookup, [next])
         XCTAssertTrue(unserved.isEmpty)
         XCTAssertEqual(more[1]?.map(\.token), PromptLookupDrafter.lookup(next.context, count: 2, maxNgram: 3, minNgram: 2))
-        XCTAssertEqual(pool.answeredRounds(of: 1), 2)
+        XCTAssertEqual(pool.answeredRounds(of: 1).all, 2)
         XCTAssertEqual(server.counters.errors, 0)
 
         // A method the server lacks is refused once and then not asked again.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TandemClient
 import TandemDecode
+import TandemModel
 import TestSupport
 import XCTest
 
@@ -52,6 +53,27 @@ extension GenerateIntegrationTests {
                 XCTAssertGreaterThan(stats.reduce(0) { $0 + $1.acceptedTokens }, 0, "\(stats)")
             }
         }
+        // Drafting ahead (PEARL) changes nothing but the time; SmolLM2 drafting for itself accepts
+        // every draft, so rounds are answered from drafts made ahead.
+        let ahead = prompts.map { p in
+            var p = p
+            p.speculative = "model"
+            p.parallelDrafting = true
+            return p
+        }
+        let aheadStreamed = try generateConcurrently(router, ahead)
+        for (s, params) in zip(aheadStreamed, ahead) { try assertMatchesLocal(s, params) }
+        XCTAssertGreaterThan(aheadStreamed.reduce(0) { $0 + ($1.result?.speculation?.predraftedRounds ?? 0) }, 0, "some rounds were drafted ahead")
+
+        // Sampled: the drafts' distributions travel with them, so the draws are those of the same
+        // drafter in process (same seeds, same distributions, same rejection rule).
+        let sampled = GenerateParameters(prompt: "Write a haiku about the sea.", chat: true, maxTokens: 24, temperature: 0.8, seed: 7,
+                                          speculative: "model", draftTokens: 4)
+        let remote = try generate(router, sampled)
+        XCTAssertEqual(remote.final.state, "succeeded")
+        XCTAssertEqual(remote.result?.ids, try inProcessSpeculative(sampled), "sampled remote drafts = sampled in-process drafts")
+        XCTAssertGreaterThan(remote.result?.speculation?.remoteRounds ?? 0, 0)
+
         // `tandem queues` shows what the decode worker reports with its heartbeats.
         let client = try client(router)
         eventually(timeout: 10, "the decode service reports speculation") {
@@ -61,6 +83,25 @@ extension GenerateIntegrationTests {
                   let perStep = decode?["tokens_per_step"] as? Double else { return false }
             return rounds > 0 && rate > 0 && rate <= 1 && perStep > 1
         }
+    }
+
+    /// The tokens a decode engine in this process generates for `params` with a model drafter
+    /// (the reference model drafting for itself).
+    func inProcessSpeculative(_ params: GenerateParameters) throws -> [Int32] {
+        let (model, tokenizer) = Self.reference!
+        let engine = DecodeEngine(model: model, tokenizer: tokenizer, configuration: .init(kvTokens: 2048),
+                                  drafters: [try ModelDrafter(draft: model, draftTokenizer: tokenizer, targetTokenizer: tokenizer, kvTokens: 2048)])
+        defer { engine.shutdown() }
+        let events = engine.submit(DecodeRequest(prompt: try params.promptTokens(tokenizer: tokenizer), maxTokens: params.maxTokens ?? 128,
+                                                 speculation: params.speculation), sampling: params.sampling).events
+        let ids = Mutex<[Int32]>([])
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            for await event in events { if case .token(_, let token, _) = event { ids.withLock { $0.append(token) } } }
+            done.signal()
+        }
+        done.wait()
+        return ids.withLock { $0 }
     }
 
     func testKillingTheDraftWorkerMidGenerationFallsBackToPlainDecodingAndSpeculationResumesWithANewOne() throws {

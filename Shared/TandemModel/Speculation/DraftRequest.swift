@@ -11,7 +11,7 @@ public struct DraftRequest: Sendable, Equatable {
     /// be accepted (parallel drafting; only the draft service does).
     public var draftAhead: Bool
 
-    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters, draftAhead: Bool = true) {
+    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters, draftAhead: Bool = false) {
         self.sequence = sequence; self.context = context; self.count = count; self.sampling = sampling; self.draftAhead = draftAhead
     }
 }
