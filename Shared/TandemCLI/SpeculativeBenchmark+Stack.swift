@@ -7,9 +7,10 @@ import TandemModel
 /// benchmark, as `generate` jobs through a running stack, so speculative jobs get their drafts from
 /// the stack's draft workers (`tandem up` starts one; the decode workers ask draft workers first).
 ///
-/// Per row, in one run and back to back: plain jobs, speculative jobs, and for model methods
-/// speculative jobs with `parallel_drafting` off, so the draft worker's drafting ahead (PEARL) is
-/// measured against the same load.
+/// Per row, in one run and back to back: plain jobs, speculative jobs (for model methods with
+/// `parallel_drafting` on) and for model methods speculative jobs with it off, so the draft
+/// worker's drafting ahead (PEARL) is measured against the same load; then the same in reverse
+/// order, and each figure is over both runs.
 extension SpeculativeBenchmark {
     func runThroughStack(_ router: RouterOptions) throws {
         let client = try router.connect()
@@ -24,10 +25,16 @@ extension SpeculativeBenchmark {
         for (name, prompts, maxTokens) in [("grounded", grounded, groundedTokens), ("chat", chat, chatTokens)] {
             for level in levels {
                 let work = (0..<level).map { prompts[$0 % prompts.count] }
-                let plain = try Self.measure(router, work, maxTokens: maxTokens, speculative: nil, draftTokens: nil, parallelDrafting: nil)
-                let speculative = try Self.measure(router, work, maxTokens: maxTokens, speculative: method, draftTokens: draftTokens, parallelDrafting: true)
-                let serial = ahead ? try Self.measure(router, work, maxTokens: maxTokens, speculative: method, draftTokens: draftTokens, parallelDrafting: false) : nil
-                reportStack(workload: name, level: level, plain: plain, speculative: speculative, serial: serial)
+                // Plain, speculative (drafting ahead where it applies), speculative without drafting
+                // ahead; run in that order and then in reverse, so a load that drifts during the row
+                // weighs on every variant alike.
+                let variants: [(DraftMethod?, Bool?)] = [(nil, nil), (method, ahead ? true : nil)] + (ahead ? [(method, false)] : [])
+                var measured = [Measurement](repeating: Measurement(), count: variants.count)
+                for i in Array(variants.indices) + variants.indices.reversed() {
+                    measured[i].add(try Self.measure(router, work, maxTokens: maxTokens, speculative: variants[i].0, draftTokens: draftTokens,
+                                                     parallelDrafting: variants[i].1))
+                }
+                reportStack(workload: name, level: level, plain: measured[0], speculative: measured[1], serial: ahead ? measured[2] : nil)
             }
         }
         // llama.cpp's prompt lookup on the concurrency-1 grounded generation, same prompt ids.
@@ -81,7 +88,8 @@ extension SpeculativeBenchmark {
     }
 
     private func reportStack(workload: String, level: Int, plain: Measurement, speculative: Measurement, serial: Measurement?) {
-        let identical = plain.ids == speculative.ids && (serial.map { $0.ids == plain.ids } ?? true)
+        let identical = plain.ids == speculative.ids && (serial.map { $0.ids == plain.ids && $0.identicalRuns } ?? true)
+            && plain.identicalRuns && speculative.identicalRuns
         var row: [String: Any] = [
             "workload": workload, "concurrency": level, "tokens": speculative.tokens, "via": "stack",
             "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,

@@ -90,7 +90,21 @@ struct SpeculativeBenchmark {
         /// Through the stack: drafting rounds a draft worker answered.
         var remoteRounds = 0
         var predraftedRounds = 0
+        /// False when runs added together generated different tokens.
+        var identicalRuns = true
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+
+        /// Adds another run of the same generations (the first run's ids are kept to compare).
+        mutating func add(_ other: Measurement) {
+            tokens += other.tokens
+            seconds += other.seconds
+            stats = SpeculationStats(verifications: stats.verifications + other.stats.verifications,
+                                     draftedTokens: stats.draftedTokens + other.stats.draftedTokens,
+                                     acceptedTokens: stats.acceptedTokens + other.stats.acceptedTokens)
+            if ids.isEmpty { ids = other.ids } else if ids != other.ids { identicalRuns = false }
+            remoteRounds += other.remoteRounds
+            predraftedRounds += other.predraftedRounds
+        }
     }
 
     /// Runs the generations at once (greedy) and waits for all of them.
