@@ -82,6 +82,7 @@ extension SpeculativeBenchmark {
                                            acceptedTokens: m.stats.acceptedTokens + s.acceptedTokens)
                 m.remoteRounds += s.remoteRounds ?? 0
                 m.predraftedRounds += s.predraftedRounds ?? 0
+                m.remoteWaitMilliseconds += s.remoteWaitMilliseconds ?? 0
             }
         }
         return m
@@ -96,16 +97,18 @@ extension SpeculativeBenchmark {
             "speedup": plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0,
             "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
             "remote_rounds": speculative.remoteRounds, "predrafted_rounds": speculative.predraftedRounds, "greedy_identical": identical,
+            "remote_wait_ms_per_round": speculative.remoteRounds > 0 ? speculative.remoteWaitMilliseconds / Double(speculative.remoteRounds) : 0,
         ]
         if let serial {
             row["no_parallel_drafting_tokens_per_second"] = serial.tokensPerSecond
             row["parallel_drafting_gain"] = serial.tokensPerSecond > 0 ? speculative.tokensPerSecond / serial.tokensPerSecond : 0
         }
         if json { print(JSONOutput.compact(row)); return }
-        var line = String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d draft-worker rounds (%d drafted ahead)",
+        var line = String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d draft-worker rounds (%d drafted ahead, %.2f ms wait each)",
                           workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
                           speculative.tokensPerSecond, row["speedup"] as! Double, speculative.stats.acceptanceRate * 100,
-                          speculative.stats.tokensPerVerification, speculative.remoteRounds, speculative.predraftedRounds)
+                          speculative.stats.tokensPerVerification, speculative.remoteRounds, speculative.predraftedRounds,
+                          row["remote_wait_ms_per_round"] as! Double)
         if let serial {
             line += String(format: "; without drafting ahead %6.1f tok/s (parallel drafting ×%.2f)", serial.tokensPerSecond, row["parallel_drafting_gain"] as! Double)
         }

@@ -90,6 +90,7 @@ struct SpeculativeBenchmark {
         /// Through the stack: drafting rounds a draft worker answered.
         var remoteRounds = 0
         var predraftedRounds = 0
+        var remoteWaitMilliseconds = 0.0
         /// False when runs added together generated different tokens.
         var identicalRuns = true
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
@@ -104,6 +105,7 @@ struct SpeculativeBenchmark {
             if ids.isEmpty { ids = other.ids } else if ids != other.ids { identicalRuns = false }
             remoteRounds += other.remoteRounds
             predraftedRounds += other.predraftedRounds
+            remoteWaitMilliseconds += other.remoteWaitMilliseconds
         }
     }
 

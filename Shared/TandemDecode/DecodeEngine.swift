@@ -332,6 +332,7 @@ public final class DecodeEngine: @unchecked Sendable {
             let rounds = remote.pool.answeredRounds(of: id)
             stats!.remoteRounds = rounds.all
             stats!.predraftedRounds = rounds.predrafted
+            stats!.remoteWaitMilliseconds = Double(rounds.waitMicroseconds) / 1000
         }
         for drafter in drafters.values { drafter.release(id) }
         guard let sink = sinks.removeValue(forKey: id) else { return }

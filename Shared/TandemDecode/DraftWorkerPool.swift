@@ -58,7 +58,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
     private var links: [String: Link] = [:]
     private var benchedUntil: [String: ContinuousClock.Instant] = [:]
     private var sessions: [Int: Session] = [:]
-    private var answeredRounds: [Int: (all: Int, predrafted: Int)] = [:]
+    private var answeredRounds: [Int: (all: Int, predrafted: Int, waitMicroseconds: Int)] = [:]
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -73,9 +73,9 @@ public final class DraftWorkerPool: @unchecked Sendable {
 
     public var currentCounters: Counters { counters.withLock { $0 } }
 
-    /// Rounds of `sequence` a draft worker answered, and how many of them from drafts made ahead
-    /// (kept until `close`).
-    public func answeredRounds(of sequence: Int) -> (all: Int, predrafted: Int) { answeredRounds[sequence] ?? (0, 0) }
+    /// Rounds of `sequence` a draft worker answered, how many of them from drafts made ahead, and
+    /// how long its steps waited for those answers (kept until `close`).
+    public func answeredRounds(of sequence: Int) -> (all: Int, predrafted: Int, waitMicroseconds: Int) { answeredRounds[sequence] ?? (0, 0, 0) }
 
     /// Drafts from draft workers for the requests they can serve now; the rest are returned unserved.
     public func propose(method: DraftMethod, _ requests: [DraftRequest]) -> (drafts: [Int: [DraftToken]], unserved: [DraftRequest]) {
@@ -106,6 +106,10 @@ public final class DraftWorkerPool: @unchecked Sendable {
         }
         var drafts: [Int: [DraftToken]] = [:]
         if !waiting.isEmpty { unserved += collect(&waiting, into: &drafts, method: method, deadline: now + settings.timeout) }
+        // The whole wait stalled the step, so each answered sequence is charged all of it.
+        let waited = ContinuousClock.now - now
+        let micros = Int(waited.components.seconds * 1_000_000 + waited.components.attoseconds / 1_000_000_000_000)
+        for sequence in drafts.keys { answeredRounds[sequence]?.waitMicroseconds += micros }
         for (sequence, entry) in waiting {
             // Timed out: the worker is benched and this sequence starts over elsewhere.
             sessions[sequence] = nil
@@ -174,7 +178,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
                         let sequence = Int(p.sequence)
                         guard let entry = waiting[sequence], entry.round == p.round, entry.endpoint == endpoint else { continue }
                         waiting[sequence] = nil
-                        answeredRounds[sequence, default: (0, 0)].all += 1
+                        answeredRounds[sequence, default: (0, 0, 0)].all += 1
                         if p.predrafted {
                             answeredRounds[sequence]!.predrafted += 1
                             counters.withLock { $0.predrafted += 1 }
