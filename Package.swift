@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "tandem-diffusion-bench", targets: ["TandemDiffusionBenchMain"]),
         .executable(name: "tandem-decode", targets: ["TandemDecodeMain"]),
         .executable(name: "tandem-prefill", targets: ["TandemPrefillMain"]),
+        .executable(name: "tandem-draft", targets: ["TandemDraftMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -96,7 +97,7 @@ let package = Package(
         ], path: "Services/tandem-echo"),
         // The `decode` service: the pure continuous-batching scheduler and the engine that runs it.
         .target(name: "TandemDecode", dependencies: [
-            "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire", "TandemRouter",
+            "TandemService", "TandemModel", "TandemClient", "TandemTransport", "TandemWire", "TandemRouter", "CZeroMQ",
             .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Shared/TandemDecode"),
         .executableTarget(name: "TandemDecodeMain", dependencies: [
@@ -110,13 +111,22 @@ let package = Package(
             "TandemPrefill", "TandemDecode", "TandemService", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/tandem-prefill"),
 
+        // The `draft` service: proposes draft tokens for decode workers' sequences over the data plane.
+        .target(name: "TandemDraft", dependencies: ["TandemDecode", "TandemService", "TandemModel", "TandemTransport", "TandemWire",
+                                                    .product(name: "Logging", package: "swift-log")],
+                path: "Shared/TandemDraft"),
+        .executableTarget(name: "TandemDraftMain", dependencies: [
+            "TandemDraft", "TandemDecode", "TandemService", "TandemModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Services/tandem-draft"),
+
         .target(name: "TestSupport", dependencies: [
             "TandemStore", "TandemStack", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "TandemModelTests", dependencies: ["TandemModel", "TandemKernels"], path: "Tests/TandemModelTests",
                     exclude: ["Fixtures"], swiftSettings: kernelSettings),
         .testTarget(name: "TandemDecodeTests", dependencies: [
-            "TandemDecode", "TandemModel", "TandemClient", "TandemWire", "TestSupport",
+            "TandemDecode", "TandemDraft", "TandemModel", "TandemClient", "TandemWire", "TestSupport",
         ], path: "Tests/TandemDecodeTests"),
         .testTarget(name: "TandemWireTests", dependencies: ["TandemWire"], path: "Tests/TandemWireTests"),
         .testTarget(name: "TandemRouterTests", dependencies: ["TandemRouter", "TestSupport"], path: "Tests/TandemRouterTests"),

@@ -48,6 +48,9 @@ if [ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]; then
   long="$(for i in $(seq 1 24); do printf 'The quick brown fox jumps over the lazy dog near the river bank. '; done)"
   "$tandem" generate --chat --max-tokens 24 "${long}How many times is the fox mentioned, roughly?"
   echo
+  echo "== speculative decoding with drafts from tandem-draft (prompt lookup), verified in tandem-decode's batch: the summary counts the draft worker's rounds"
+  "$tandem" generate --chat --max-tokens 48 --speculative lookup "Repeat this text exactly: The mill by the bridge was built in 1821, burned in 1903, and rebuilt in brick the following year."
+  echo
   echo "== the same chat answer in this process (tandem generate --local): the same tokens"
   "$tandem" generate --local --chat --max-tokens 64 "What is the capital of France? Answer in one sentence."
 else

@@ -48,12 +48,42 @@ struct DecodeMain: AsyncParsableCommand {
     @Option(name: .customLong("speculate-max-batch"), help: "Running sequences above which nobody speculates.")
     var speculateMaxBatch = SpeculationPolicy().maxBatchToSpeculate
 
+    @Option(name: .customLong("remote-draft-methods"),
+            help: "Draft methods (comma-separated) asked of draft workers when one is live (env TANDEM_REMOTE_DRAFT_METHODS; empty: none).")
+    var remoteDraftMethods = ProcessInfo.processInfo.environment["TANDEM_REMOTE_DRAFT_METHODS"] ?? ""
+
+    @Option(name: .customLong("draft-timeout-ms"), help: "How long a step waits for a draft worker before drafting without it (env TANDEM_DRAFT_TIMEOUT_MS).")
+    var draftTimeoutMilliseconds = ProcessInfo.processInfo.environment["TANDEM_DRAFT_TIMEOUT_MS"].flatMap(Int.init) ?? 100
+
+    func validate() throws {
+        _ = try parsedRemoteDraftMethods()
+        guard draftTimeoutMilliseconds >= 1 else { throw ValidationError("--draft-timeout-ms must be at least 1") }
+    }
+
+    func parsedRemoteDraftMethods() throws -> Set<DraftMethod> {
+        Set(try remoteDraftMethods.split(separator: ",").map { name in
+            guard let method = DraftMethod(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--remote-draft-methods: \(name) is not one of \(DraftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return method
+        })
+    }
+
     func run() async throws {
+        let remoteMethods = try parsedRemoteDraftMethods()
+        var draftPool: DraftWorkerPool?
+        if !remoteMethods.isEmpty {
+            // Within one heartbeat interval a dead draft worker is dropped and a new one found.
+            let pool = DraftWorkerPool(settings: .init(timeout: .milliseconds(draftTimeoutMilliseconds),
+                                                       bench: .milliseconds(options.heartbeatMilliseconds)))
+            DraftWorkerDirectory(routerEndpoint: routerClients, interval: .milliseconds(options.heartbeatMilliseconds), pool: pool).start()
+            draftPool = pool
+        }
         let provider = DecodeEngineProvider(settings: .init(
             model: modelOptions.model, threads: modelOptions.threads,
             engine: .init(kvTokens: kvTokens, blockSizeTokens: 16, maxStepTokens: maxStepTokens, maxRunning: maxRunning,
                           speculation: SpeculationPolicy(maxBatchToSpeculate: speculateMaxBatch)),
-            earlyExitLayers: earlyExitLayers, draftModel: draftModel))
+            earlyExitLayers: earlyExitLayers, draftModel: draftModel, remoteDraftMethods: remoteMethods, draftPool: draftPool))
         let logger = options.logger(service: "decode")
         if draftModel != nil {
             // A draft model that cannot draft (another vocabulary) is refused at startup, not per job.

@@ -45,7 +45,7 @@ struct BenchGenerateCommand: ParsableCommand {
     func run() throws {
         let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         guard !levels.isEmpty else { throw ValidationError("--concurrency needs positive integers") }
-        if let benchmark = try speculativeOptions.benchmark(levels: levels, model: model, threads: threads, python: python, json: json) { return try benchmark.run() }
+        if let benchmark = try speculativeOptions.benchmark(levels: levels, model: model, threads: threads, python: python, json: json, router: routerOptions) { return try benchmark.run() }
         if local { try runLocal() }
         var rows: [[String: Any]] = []
         for level in levels { rows.append(try runLevel(level)) }

@@ -146,6 +146,7 @@ struct GenerateCommand: ParsableCommand {
             + (result.speculation.map {
                 " · speculative \(speculative?.rawValue ?? ""): acceptance \(String(format: "%.0f %%", $0.acceptanceRate * 100)),"
                     + " \(String(format: "%.2f", $0.tokensPerVerification)) tokens per verifying step (\($0.acceptedTokens)/\($0.draftedTokens) drafts)"
+                    + ($0.remoteRounds.map { ", \($0) rounds from a draft worker" } ?? "")
             } ?? "")
             + " · job \(job.uuidString)\n"
         FileHandle.standardError.write(Data(summary.utf8))

@@ -22,9 +22,16 @@ struct QueuesCommand: ParsableCommand {
             if json {
                 print(JSONOutput.compact(queues))
             } else {
-                JSONOutput.table(queues, columns: [
+                let rows = queues.map { row -> [String: Any] in
+                    var row = row
+                    if let rate = row["acceptance_rate"] as? Double { row["acceptance_rate"] = String(format: "%.0f %%", rate * 100) }
+                    if let perStep = row["tokens_per_step"] as? Double { row["tokens_per_step"] = String(format: "%.2f", perStep) }
+                    return row
+                }
+                JSONOutput.table(rows, columns: [
                     ("service", "service"), ("queued", "queued"), ("running", "running"), ("workers", "workers"),
                     ("capacity", "capacity"), ("jobs_per_second", "jobs/s"),
+                    ("acceptance_rate", "accepted"), ("tokens_per_step", "tok/step"), ("spec_remote_rounds", "draft rounds"),
                 ])
             }
             if watch { Thread.sleep(forTimeInterval: 1) }

@@ -12,10 +12,13 @@ struct SpeculativeBenchOptions: ParsableArguments {
     @Option(name: .customLong("draft-model"), help: "With --speculative model: the draft model (default: the model itself).") var draftModel: String?
     @Option(name: .customLong("speculate-max-batch"), help: "With --speculative: running sequences above which nobody speculates (default: the decode worker's).")
     var speculateMaxBatch = SpeculationPolicy().maxBatchToSpeculate
+    @Flag(name: .customLong("via-stack"),
+          help: "With --speculative: run the generations through the running stack (tandem up), with drafts from its draft workers, instead of an engine in this process.")
+    var viaStack = false
 
     /// The benchmark to run instead of the stack's, when `--speculative` is given; `python` (the
     /// command's `--python`) runs the llama.cpp prompt-lookup reference (empty: skip).
-    func benchmark(levels: [Int], model: String, threads: Int, python: String, json: Bool) throws -> SpeculativeBenchmark? {
+    func benchmark(levels: [Int], model: String, threads: Int, python: String, json: Bool, router: RouterOptions) throws -> SpeculativeBenchmark? {
         guard let speculative else { return nil }
         var k: Int?
         if draftTokens != "auto" {
@@ -26,6 +29,7 @@ struct SpeculativeBenchOptions: ParsableArguments {
         }
         return SpeculativeBenchmark(method: speculative, draftTokens: k, levels: levels, model: model, threads: threads,
                                     groundedTokens: groundedTokens, chatTokens: chatTokens, earlyExitLayers: earlyExitLayers,
-                                    draftModel: draftModel, speculateMaxBatch: speculateMaxBatch, python: python, json: json)
+                                    draftModel: draftModel, speculateMaxBatch: speculateMaxBatch, python: python, json: json,
+                                    stack: viaStack ? router : nil)
     }
 }

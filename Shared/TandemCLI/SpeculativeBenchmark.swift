@@ -23,6 +23,8 @@ struct SpeculativeBenchmark {
     var speculateMaxBatch: Int
     var python: String
     var json: Bool
+    /// Through this router's stack instead of an engine in this process (`--via-stack`).
+    var stack: RouterOptions?
 
     static let passage = """
         The old lighthouse on the northern cape was built in 1856 from granite quarried on the island itself. \
@@ -47,6 +49,7 @@ struct SpeculativeBenchmark {
     ]
 
     func run() throws {
+        if let stack { return try runThroughStack(stack) }
         let file = try GGUFFile(path: try ModelLoading.resolve(model))
         let tokenizer = try BPETokenizer(file: file)
         let llama = try LlamaModel(file: file, threads: threads)
@@ -84,7 +87,26 @@ struct SpeculativeBenchmark {
         var seconds = 0.0
         var stats = SpeculationStats()
         var ids: [[Int32]] = []
+        /// Through the stack: drafting rounds a draft worker answered.
+        var remoteRounds = 0
+        var predraftedRounds = 0
+        var remoteWaitMilliseconds = 0.0
+        /// False when runs added together generated different tokens.
+        var identicalRuns = true
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+
+        /// Adds another run of the same generations (the first run's ids are kept to compare).
+        mutating func add(_ other: Measurement) {
+            tokens += other.tokens
+            seconds += other.seconds
+            stats = SpeculationStats(verifications: stats.verifications + other.stats.verifications,
+                                     draftedTokens: stats.draftedTokens + other.stats.draftedTokens,
+                                     acceptedTokens: stats.acceptedTokens + other.stats.acceptedTokens)
+            if ids.isEmpty { ids = other.ids } else if ids != other.ids { identicalRuns = false }
+            remoteRounds += other.remoteRounds
+            predraftedRounds += other.predraftedRounds
+            remoteWaitMilliseconds += other.remoteWaitMilliseconds
+        }
     }
 
     /// Runs the generations at once (greedy) and waits for all of them.
@@ -139,7 +161,7 @@ struct SpeculativeBenchmark {
     }
 
     /// llama.cpp with and without `LlamaPromptLookupDecoding` on `prompts`, one stream.
-    private func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
+    func runLlamaCpp(path: String, prompts: [[Int32]]) throws {
         guard !python.isEmpty else { return }
         guard FileManager.default.fileExists(atPath: python) else {
             print("llama.cpp: skipped (\(python) not found: make bench-deps installs llama-cpp-python)")

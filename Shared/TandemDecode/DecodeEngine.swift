@@ -283,8 +283,9 @@ public final class DecodeEngine: @unchecked Sendable {
         guard !wanted.isEmpty else { return [:] }
         var byMethod: [DraftMethod: [DraftRequest]] = [:]
         for (id, count) in wanted {
-            guard let method = scheduler.sequences[id]?.speculation?.method, drafters[method] != nil, let sink = sinks[id] else { continue }
-            byMethod[method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count, sampling: sink.sampling))
+            guard let settings = scheduler.sequences[id]?.speculation, drafters[settings.method] != nil, let sink = sinks[id] else { continue }
+            byMethod[settings.method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count,
+                                                                       sampling: sink.sampling, draftAhead: settings.draftAhead))
         }
         var out: [Int: [DraftToken]] = [:]
         for (method, requests) in byMethod {
@@ -326,8 +327,14 @@ public final class DecodeEngine: @unchecked Sendable {
     private func end(_ id: Int, _ reason: FinishReason, text: String) {
         cache.release(id)
         imports[id] = nil
+        var stats = speculationBySequence.removeValue(forKey: id)
+        if let remote = drafters.values.lazy.compactMap({ $0 as? RemoteDrafter }).first, stats != nil {
+            let rounds = remote.pool.answeredRounds(of: id)
+            stats!.remoteRounds = rounds.all
+            stats!.predraftedRounds = rounds.predrafted
+            stats!.remoteWaitMilliseconds = Double(rounds.waitMicroseconds) / 1000
+        }
         for drafter in drafters.values { drafter.release(id) }
-        let stats = speculationBySequence.removeValue(forKey: id)
         guard let sink = sinks.removeValue(forKey: id) else { return }
         if let stats { sink.continuation.yield(.speculation(stats)) }
         sink.continuation.yield(.finished(reason, text: text, engine: currentSnapshot()))

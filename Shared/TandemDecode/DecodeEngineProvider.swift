@@ -15,10 +15,15 @@ public final class DecodeEngineProvider: Sendable {
         public var earlyExitLayers: Int
         /// A draft model (name or GGUF path) for `model` speculation; its vocabulary must be the target's.
         public var draftModel: String?
+        /// Methods drafted by the draft service (draft workers) when one is live, with the
+        /// in-process drafter of the same method, if any, as the fallback.
+        public var remoteDraftMethods: Set<DraftMethod>
+        public var draftPool: DraftWorkerPool?
         public init(model: String = ModelCatalog.defaultModel.name, threads: Int = 2, engine: DecodeEngine.Configuration = .init(),
-                    earlyExitLayers: Int = 0, draftModel: String? = nil) {
+                    earlyExitLayers: Int = 0, draftModel: String? = nil, remoteDraftMethods: Set<DraftMethod> = [], draftPool: DraftWorkerPool? = nil) {
             self.model = model; self.threads = threads; self.engine = engine
             self.earlyExitLayers = earlyExitLayers; self.draftModel = draftModel
+            self.remoteDraftMethods = remoteDraftMethods; self.draftPool = draftPool
         }
     }
 
@@ -54,6 +59,12 @@ public final class DecodeEngineProvider: Sendable {
                     drafters.append(try ModelDrafter(draft: try LlamaModel(file: draftFile, threads: settings.threads),
                                                      draftTokenizer: try BPETokenizer(file: draftFile), targetTokenizer: tokenizer,
                                                      kvTokens: settings.engine.kvTokens))
+                }
+                if let pool = settings.draftPool {
+                    let local = [PromptLookupDrafter()] + drafters
+                    for method in settings.remoteDraftMethods.sorted(by: { $0.rawValue < $1.rawValue }) {
+                        drafters.append(RemoteDrafter(method: method, pool: pool, fallback: local.last { $0.method == method }))
+                    }
                 }
                 let made = DecodeEngine(model: model, tokenizer: tokenizer, configuration: settings.engine, drafters: drafters)
                 engine = made

@@ -23,8 +23,12 @@ public struct GenerateHandler: JobHandler {
     public var load: WorkerLoad? {
         guard let engine = provider.loadedEngine else { return nil }
         let s = engine.snapshot
+        let pool = provider.settings.draftPool?.currentCounters
         return WorkerLoad(freeBlocks: s.freeBlocks, totalBlocks: s.totalBlocks, blockSizeTokens: engine.configuration.blockSizeTokens,
-                          runningSequences: s.running, waitingSequences: s.waiting, prefixHashes: engine.cachedPrefixHashes)
+                          runningSequences: s.running, waitingSequences: s.waiting, prefixHashes: engine.cachedPrefixHashes,
+                          speculation: .init(verifications: s.speculation.verifications, draftedTokens: s.speculation.draftedTokens,
+                                             acceptedTokens: s.speculation.acceptedTokens, remoteRounds: pool?.answered ?? 0,
+                                             unansweredRounds: pool?.unanswered ?? 0))
     }
 
     public func run(_ job: DispatchedJob, context: JobContext) async throws -> JobOutcome {

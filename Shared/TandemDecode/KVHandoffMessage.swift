@@ -37,12 +37,7 @@ public enum KVHandoffMessage: Sendable, Equatable {
             ]
             if let at = h.computedAtMicroseconds { fields["computed_at_us"] = .int(at) }
             let header = MessagePackCodec.encode(fields)
-            var ids = [UInt8](repeating: 0, count: h.tokens.count * 4)
-            for (i, t) in h.tokens.enumerated() {
-                let v = UInt32(bitPattern: t)
-                ids[4 * i] = UInt8(v & 0xFF); ids[4 * i + 1] = UInt8((v >> 8) & 0xFF)
-                ids[4 * i + 2] = UInt8((v >> 16) & 0xFF); ids[4 * i + 3] = UInt8(v >> 24)
-            }
+            let ids = TokenIDBlob.encode(h.tokens)
             let frameBytes = Self.blocksPerBlob(blockBytes: h.blockBytes) * h.blockBytes
             var frames = [ProtocolConstants.versionTag, [Self.blocksCommand], header, ids]
             for blob in h.blobs {
@@ -88,11 +83,8 @@ public enum KVHandoffMessage: Sendable, Equatable {
                 guard let at = value.integer else { throw WireError.invalidField("computed_at_us", "an integer") }
                 computedAt = at
             }
-            guard blockSize > 0, blockBytes > 0, frames.count >= 4, frames[3].count == count * 4 else { throw WireError.invalidField("tokens", "token ids blob does not match the count") }
-            let blob = frames[3]
-            let tokens = (0..<count).map { i in
-                Int32(bitPattern: UInt32(blob[4 * i]) | UInt32(blob[4 * i + 1]) << 8 | UInt32(blob[4 * i + 2]) << 16 | UInt32(blob[4 * i + 3]) << 24)
-            }
+            guard blockSize > 0, blockBytes > 0, frames.count >= 4 else { throw WireError.invalidField("tokens", "token ids blob does not match the count") }
+            let tokens = try TokenIDBlob.decode(frames[3], count: count, field: "tokens")
             // A final part holds every block from `first_block` to the prompt's end; an earlier part
             // only whole blocks that are full (immutable), at least one.
             let blocks = (count + blockSize - 1) / blockSize, fullBlocks = count / blockSize

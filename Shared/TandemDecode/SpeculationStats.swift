@@ -5,9 +5,16 @@ public struct SpeculationStats: Codable, Sendable, Equatable {
     public var verifications = 0
     public var draftedTokens = 0
     public var acceptedTokens = 0
+    /// Drafting rounds a draft worker answered (nil: the decode worker has no draft service).
+    public var remoteRounds: Int?
+    /// Of those, rounds answered with drafts made ahead (parallel drafting).
+    public var predraftedRounds: Int?
+    /// Time this sequence's steps waited for those answers, in milliseconds.
+    public var remoteWaitMilliseconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case verifications, draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens"
+        case verifications, draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens", remoteRounds = "remote_rounds"
+        case predraftedRounds = "predrafted_rounds", remoteWaitMilliseconds = "remote_wait_ms"
     }
 
     public init(verifications: Int = 0, draftedTokens: Int = 0, acceptedTokens: Int = 0) {

@@ -51,7 +51,7 @@ extension Router {
         let second = Int64(Date().timeIntervalSince1970)
         return services.sorted().map { service in
             let workers = workerTable.values.filter { $0.ready.service == service }
-            return [
+            var entry: [String: Any] = [
                 "service": service,
                 "queued": queues[service]?.count ?? 0,
                 "running": workers.reduce(0) { $0 + $1.inFlight.count },
@@ -59,7 +59,27 @@ extension Router {
                 "capacity": workers.reduce(0) { $0 + ($1.draining ? 0 : $1.ready.capacity) },
                 "jobs_per_second": throughput[service]?.perSecond(atSecond: second) ?? 0,
             ]
+            let reports = workers.compactMap { $0.load?.speculation }
+            if !reports.isEmpty {
+                Self.addSpeculation(WorkerLoad.Speculation(
+                    verifications: reports.reduce(0) { $0 + $1.verifications }, draftedTokens: reports.reduce(0) { $0 + $1.draftedTokens },
+                    acceptedTokens: reports.reduce(0) { $0 + $1.acceptedTokens }, remoteRounds: reports.reduce(0) { $0 + $1.remoteRounds },
+                    unansweredRounds: reports.reduce(0) { $0 + $1.unansweredRounds }), to: &entry)
+            }
+            return entry
         }
+    }
+
+    /// Speculation counts of decode workers since they started, with the two figures read from
+    /// them: acceptance rate (accepted / drafted) and tokens per verifying step.
+    static func addSpeculation(_ s: WorkerLoad.Speculation, to entry: inout [String: Any]) {
+        entry["spec_verifications"] = s.verifications
+        entry["spec_drafted"] = s.draftedTokens
+        entry["spec_accepted"] = s.acceptedTokens
+        entry["spec_remote_rounds"] = s.remoteRounds
+        entry["spec_unanswered_rounds"] = s.unansweredRounds
+        entry["acceptance_rate"] = s.draftedTokens > 0 ? Double(s.acceptedTokens) / Double(s.draftedTokens) : 0
+        entry["tokens_per_step"] = s.verifications > 0 ? Double(s.acceptedTokens + s.verifications) / Double(s.verifications) : 0
     }
 
     private func workerSummary() -> [[String: Any]] {
@@ -79,6 +99,7 @@ extension Router {
                 entry["sequences"] = load.runningSequences
                 entry["waiting_sequences"] = load.waitingSequences
                 entry["cached_prefixes"] = load.prefixHashes.count
+                if let s = load.speculation { Self.addSpeculation(s, to: &entry) }
             }
             return entry
         }

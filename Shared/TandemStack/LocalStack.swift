@@ -163,11 +163,13 @@ public struct LocalStack: Sendable {
         // On one host, KV blocks travel faster over a Unix socket than over loopback TCP. (The
         // socket path must fit sockaddr_un: elsewhere the worker's TCP default stays.)
         let dataSocket = paths.root.appendingPathComponent("run/\(service).\(index).sock").path
-        if service == "decode", dataSocket.utf8.count < 100 {
+        if service == "decode" || service == "draft", dataSocket.utf8.count < 100 {
             try FileManager.default.createDirectory(at: paths.root.appendingPathComponent("run"), withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: dataSocket)
             arguments += ["--data-endpoint", "ipc://" + dataSocket]
         }
+        // Decode workers ask draft workers for every method when one is up, else draft in process.
+        if service == "decode" { arguments += ["--remote-draft-methods", "lookup,early-exit,model"] }
         return try start(name: "\(service).\(index)", executable: executable(of: service).path, arguments: arguments)
     }
 

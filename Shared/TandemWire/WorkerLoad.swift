@@ -11,14 +11,32 @@ public struct WorkerLoad: Sendable, Equatable {
     public var waitingSequences: Int
     /// At most `maxPrefixes`, most recently used first.
     public var prefixHashes: [UInt64]
+    /// Speculative decoding since the worker started, if it speculates.
+    public var speculation: Speculation?
+
+    /// Cumulative counts of speculative decoding: steps that verified drafts, drafts verified,
+    /// drafts accepted, and drafting rounds a draft worker answered or left to the decode worker.
+    public struct Speculation: Sendable, Equatable {
+        public var verifications: Int
+        public var draftedTokens: Int
+        public var acceptedTokens: Int
+        public var remoteRounds: Int
+        public var unansweredRounds: Int
+        public init(verifications: Int, draftedTokens: Int, acceptedTokens: Int, remoteRounds: Int = 0, unansweredRounds: Int = 0) {
+            self.verifications = verifications; self.draftedTokens = draftedTokens; self.acceptedTokens = acceptedTokens
+            self.remoteRounds = remoteRounds; self.unansweredRounds = unansweredRounds
+        }
+    }
 
     /// 32 KiB of hashes, half the header limit.
     public static let maxPrefixes = 4096
 
-    public init(freeBlocks: Int, totalBlocks: Int, blockSizeTokens: Int, runningSequences: Int, waitingSequences: Int, prefixHashes: [UInt64] = []) {
+    public init(freeBlocks: Int, totalBlocks: Int, blockSizeTokens: Int, runningSequences: Int, waitingSequences: Int, prefixHashes: [UInt64] = [],
+                speculation: Speculation? = nil) {
         self.freeBlocks = freeBlocks; self.totalBlocks = totalBlocks; self.blockSizeTokens = blockSizeTokens
         self.runningSequences = runningSequences; self.waitingSequences = waitingSequences
         self.prefixHashes = Array(prefixHashes.prefix(Self.maxPrefixes))
+        self.speculation = speculation
     }
 
     var header: [String: WireValue] {
@@ -26,9 +44,19 @@ public struct WorkerLoad: Sendable, Equatable {
         for (i, hash) in prefixHashes.enumerated() {
             for b in 0..<8 { bytes[i * 8 + b] = UInt8(truncatingIfNeeded: hash >> (8 * UInt64(b))) }
         }
-        return ["kv_free_blocks": .int(Int64(freeBlocks)), "kv_total_blocks": .int(Int64(totalBlocks)),
-                "kv_block_tokens": .int(Int64(blockSizeTokens)), "sequences": .int(Int64(runningSequences)),
-                "waiting": .int(Int64(waitingSequences)), "prefixes": .binary(bytes)]
+        var header: [String: WireValue] = [
+            "kv_free_blocks": .int(Int64(freeBlocks)), "kv_total_blocks": .int(Int64(totalBlocks)),
+            "kv_block_tokens": .int(Int64(blockSizeTokens)), "sequences": .int(Int64(runningSequences)),
+            "waiting": .int(Int64(waitingSequences)), "prefixes": .binary(bytes),
+        ]
+        if let s = speculation {
+            header["spec_verifications"] = .int(Int64(s.verifications))
+            header["spec_drafted"] = .int(Int64(s.draftedTokens))
+            header["spec_accepted"] = .int(Int64(s.acceptedTokens))
+            header["spec_remote_rounds"] = .int(Int64(s.remoteRounds))
+            header["spec_unanswered_rounds"] = .int(Int64(s.unansweredRounds))
+        }
+        return header
     }
 
     init(header: [String: WireValue]) throws(WireError) {
@@ -45,7 +73,17 @@ public struct WorkerLoad: Sendable, Equatable {
         default:
             throw .invalidField("prefixes", "expected binary")
         }
+        var speculation: Speculation?
+        if let verifications: Int = try fields.optionalInteger("spec_verifications") {
+            let drafted: Int = try fields.optionalInteger("spec_drafted") ?? 0, accepted: Int = try fields.optionalInteger("spec_accepted") ?? 0
+            let remote: Int = try fields.optionalInteger("spec_remote_rounds") ?? 0, unanswered: Int = try fields.optionalInteger("spec_unanswered_rounds") ?? 0
+            guard verifications >= 0, drafted >= 0, accepted >= 0, accepted <= drafted, remote >= 0, unanswered >= 0 else {
+                throw .invalidField("load", "speculation counts are non-negative and spec_accepted <= spec_drafted")
+            }
+            speculation = Speculation(verifications: verifications, draftedTokens: drafted, acceptedTokens: accepted, remoteRounds: remote,
+                                      unansweredRounds: unanswered)
+        }
         self.init(freeBlocks: free, totalBlocks: total, blockSizeTokens: blockSize, runningSequences: try fields.optionalInteger("sequences") ?? 0,
-                  waitingSequences: try fields.optionalInteger("waiting") ?? 0, prefixHashes: hashes)
+                  waitingSequences: try fields.optionalInteger("waiting") ?? 0, prefixHashes: hashes, speculation: speculation)
     }
 }

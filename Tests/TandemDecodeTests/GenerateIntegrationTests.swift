@@ -11,8 +11,8 @@ import XCTest
 /// 127.0.0.1, the real SmolLM2 model, compared token for token with the in-process
 /// `LocalGenerator` (what `tandem generate --local` runs).
 final class GenerateIntegrationTests: XCTestCase {
-    private var database: TestDatabase!
-    private var children: [ChildProcess] = []
+    var database: TestDatabase!
+    var children: [ChildProcess] = []
 
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let modelPath = packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
@@ -55,11 +55,14 @@ final class GenerateIntegrationTests: XCTestCase {
 
     // MARK: helpers
 
-    private func startStack(decodeArguments: [String] = []) throws -> LocalRouter {
+    /// `clientsForDecode`: the decode worker gets the router's client endpoint (it asks the router
+    /// for prefill and draft workers).
+    func startStack(decodeArguments: [String] = [], clientsForDecode: Bool = false) throws -> LocalRouter {
         let router = try LocalRouter(databaseURL: database.url, schema: database.schema)
         children.append(router.process)
+        let clients = clientsForDecode ? ["--router-clients", router.clientEndpoint] : []
         let decode = try router.startWorker("tandem-decode", capacity: 64, name: "decode-1",
-                                            extraArguments: ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"] + decodeArguments)
+                                            extraArguments: ["--model", Self.modelPath, "--threads", "1", "--kv-tokens", "2048"] + clients + decodeArguments)
         children.append(decode)
         let client = try client(router)
         eventually(timeout: 20, "decode worker registers") {
@@ -69,7 +72,7 @@ final class GenerateIntegrationTests: XCTestCase {
         return router
     }
 
-    private func client(_ router: LocalRouter) throws -> RouterClient {
+    func client(_ router: LocalRouter) throws -> RouterClient {
         try RouterClient(configuration: .init(routerEndpoint: router.clientEndpoint, replyTimeoutMilliseconds: 10_000))
     }
 
@@ -82,7 +85,7 @@ final class GenerateIntegrationTests: XCTestCase {
         }
     }
 
-    private func generate(_ router: LocalRouter, _ params: GenerateParameters, onPartial: (Int) -> Void = { _ in }) throws -> Streamed {
+    func generate(_ router: LocalRouter, _ params: GenerateParameters, onPartial: (Int) -> Void = { _ in }) throws -> Streamed {
         let client = try client(router)
         let job = try client.submit(kind: "generate", params: String(decoding: try JSONEncoder().encode(params), as: UTF8.self))
         var partials: [GeneratePartial] = []
@@ -97,7 +100,7 @@ final class GenerateIntegrationTests: XCTestCase {
 
     /// Runs every generation at once, each from its own client thread; `onPartial(i, n)`: case i
     /// has streamed n tokens (called from its thread).
-    private func generateConcurrently(_ router: LocalRouter, _ cases: [GenerateParameters],
+    func generateConcurrently(_ router: LocalRouter, _ cases: [GenerateParameters],
                                       onPartial: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws -> [Streamed] {
         let results = UnsafeMutableBufferPointer<Result<Streamed, Error>?>.allocate(capacity: cases.count)
         results.initialize(repeating: nil)
@@ -118,7 +121,7 @@ final class GenerateIntegrationTests: XCTestCase {
     }
 
     /// What the in-process reference loop generates for `params`.
-    private func local(_ params: GenerateParameters) throws -> (ids: [Int32], text: String) {
+    func local(_ params: GenerateParameters) throws -> (ids: [Int32], text: String) {
         let (model, tokenizer) = Self.reference!
         let prompt = try params.promptTokens(tokenizer: tokenizer)
         var text = ""
@@ -127,7 +130,7 @@ final class GenerateIntegrationTests: XCTestCase {
         return (result.tokens, text + result.tail)
     }
 
-    private func assertMatchesLocal(_ streamed: Streamed, _ params: GenerateParameters, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertMatchesLocal(_ streamed: Streamed, _ params: GenerateParameters, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(streamed.final.state, "succeeded", "\(streamed.final)", file: file, line: line)
         let result = try XCTUnwrap(streamed.result, file: file, line: line)
         let expected = try local(params)

@@ -174,6 +174,9 @@ final class DecoderRejectionTests: XCTestCase {
         XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["kv_free_blocks"] = .int(3) }), "more free than total")
         XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["kv_total_blocks"] = nil }), "missing total")
         XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["prefixes"] = .string("x") }), "prefixes not binary")
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["spec_verifications"] = .int(1); $0["spec_drafted"] = .int(2); $0["spec_accepted"] = .int(3) }),
+                             "more accepted than drafted")
+        XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["spec_verifications"] = .int(-1) }), "negative count")
         XCTAssertThrowsError(try WorkerMessage(frames: Envelope(command: WorkerMessage.Command.heartbeat.rawValue, header: ["load": .int(1)]).frames))
         var dispatch = RouterMessage.dispatch(.init(job: WireSamples.job, attempt: 1, kind: "generate", params: "{}")).envelope
         dispatch.header["prefill"] = .string("elsewhere")

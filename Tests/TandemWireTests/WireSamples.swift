@@ -38,6 +38,8 @@ enum WireSamples {
         .heartbeat(running: 4),
         .heartbeat(running: 2, load: WorkerLoad(freeBlocks: 100, totalBlocks: 256, blockSizeTokens: 16, runningSequences: 3, waitingSequences: 1,
                                                 prefixHashes: [0, 1, UInt64.max, 0xCBF2_9CE4_8422_2325])),
+        .heartbeat(running: 1, load: WorkerLoad(freeBlocks: 1, totalBlocks: 2, blockSizeTokens: 16, runningSequences: 1, waitingSequences: 0,
+                                                speculation: .init(verifications: 10, draftedTokens: 40, acceptedTokens: 30, remoteRounds: 9, unansweredRounds: 1))),
         .disconnect(reason: "shutdown"),
         .disconnect(reason: nil),
         .release(job: job, attempt: 1, reason: "draining"),

@@ -7,8 +7,11 @@ public struct DraftRequest: Sendable, Equatable {
     public var count: Int
     /// The target's sampling: a drafter samples its proposals the same way (greedy when greedy).
     public var sampling: SamplingParameters
+    /// Whether a drafter that can may draft the next round ahead, assuming these drafts will all
+    /// be accepted (parallel drafting; only the draft service does).
+    public var draftAhead: Bool
 
-    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters) {
-        self.sequence = sequence; self.context = context; self.count = count; self.sampling = sampling
+    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters, draftAhead: Bool = false) {
+        self.sequence = sequence; self.context = context; self.count = count; self.sampling = sampling; self.draftAhead = draftAhead
     }
 }
