@@ -23,8 +23,9 @@ public final class DraftServer: @unchecked Sendable {
         public var parallelDrafting: Bool
         /// A sequence silent this long is forgotten (its decode worker died or lost the close).
         public var idleTimeout: Duration
-        public init(bind: String = "tcp://127.0.0.1:*", parallelDrafting: Bool = true, idleTimeout: Duration = .seconds(60)) {
-            self.bind = bind; self.parallelDrafting = parallelDrafting; self.idleTimeout = idleTimeout
+        public var advertise: String?
+        public init(bind: String = "tcp://127.0.0.1:*", advertise: String? = nil, parallelDrafting: Bool = true, idleTimeout: Duration = .seconds(60)) {
+            self.bind = bind; self.advertise = advertise; self.parallelDrafting = parallelDrafting; self.idleTimeout = idleTimeout
         }
     }
 
@@ -36,7 +37,8 @@ public final class DraftServer: @unchecked Sendable {
         public var sessions = 0
     }
 
-    /// The bound endpoint, announced to the router in READY.
+    /// Where decode workers connect, announced to the router in READY (`AdvertisedEndpoint`: the
+    /// bound endpoint, or this host's address for a wildcard bind, unless `Settings.advertise`).
     public let endpoint: String
     public let settings: Settings
     public var methods: Set<DraftMethod> { Set(drafters.keys) }
@@ -70,7 +72,7 @@ public final class DraftServer: @unchecked Sendable {
         context = ZMQContext()
         socket = try ZMQSocket(context: context, kind: .router)
         try socket.applyProtocolLimits()
-        endpoint = try socket.bind(settings.bind)
+        endpoint = AdvertisedEndpoint.resolve(bound: try socket.bind(settings.bind), advertise: settings.advertise)
         let thread = Thread { [unowned self] in self.serve() }
         thread.name = "tandem-draft-data"
         self.thread = thread
