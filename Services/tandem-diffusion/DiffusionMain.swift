@@ -17,8 +17,13 @@ struct DiffusionMain: AsyncParsableCommand {
     @Option(name: .customLong("max-glyphs-per-step"), help: "Glyphs in one UNet call (each is two samples with guidance).")
     var maxGlyphsPerStep: Int = 64
 
+    @Option(name: .long, help: "Compute threads for the UNet's convolutions (this machine's two cores by default, like the model services).")
+    var threads = 2
+
     func run() async throws {
-        let renderer = try GlyphRenderer(modelDirectory: model.map { URL(fileURLWithPath: $0) })
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        var renderer = try GlyphRenderer(modelDirectory: model.map { URL(fileURLWithPath: $0) })
+        renderer.unet.threads = threads
         let engine = RenderEngine(renderer: renderer, maxGlyphsPerStep: maxGlyphsPerStep)
         defer { engine.stop() }
         try await options.runWorker(service: "diffusion", defaultCapacity: 16, handler: RenderHandler(engine: engine))
