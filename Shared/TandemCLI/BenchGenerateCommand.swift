@@ -87,11 +87,12 @@ struct BenchGenerateCommand: ParsableCommand {
         for (ours, theirs) in zip(tandem, peers) {
             let a = ours["tokens_per_second"] as? Double ?? 0, b = theirs["tokens_per_second"] as? Double ?? 0
             let ttftOurs = ours["ttft_p99_ms"] as? Double ?? 0, ttftTheirs = theirs["ttft_p99_ms"] as? Double ?? 0
-            let row: [String: Any] = ["mode": "ratio", "concurrency": ours["concurrency"] ?? 0, "tokens_per_second_ratio": b > 0 ? a / b : 0,
-                                      "ttft_p99_ratio": ttftTheirs > 0 ? ttftOurs / ttftTheirs : 0]
+            let throughputRatio: Double = b > 0 ? a / b : 0, ttftRatio: Double = ttftTheirs > 0 ? ttftOurs / ttftTheirs : 0
+            let row: [String: Any] = ["mode": "ratio", "concurrency": ours["concurrency"] ?? 0, "tokens_per_second_ratio": throughputRatio,
+                                      "ttft_p99_ratio": ttftRatio]
             if json { print(JSONOutput.compact(row)) } else {
                 print(String(format: "ratio concurrency %d: Tandem/llama.cpp server output tokens/s %.2f×, TTFT p99 %.2f× (lower is better)",
-                             row["concurrency"] as? Int ?? 0, row["tokens_per_second_ratio"] as! Double, row["ttft_p99_ratio"] as! Double))
+                             row["concurrency"] as? Int ?? 0, throughputRatio, ttftRatio))
             }
         }
     }

@@ -91,26 +91,31 @@ extension SpeculativeBenchmark {
     private func reportStack(workload: String, level: Int, plain: Measurement, speculative: Measurement, serial: Measurement?) {
         let identical = plain.ids == speculative.ids && (serial.map { $0.ids == plain.ids && $0.identicalRuns } ?? true)
             && plain.identicalRuns && speculative.identicalRuns
+        // Typed first: in an `[String: Any]` literal a ternary's `: 0` branch stays an Int, and
+        // reading it back as a Double crashed the bench when no draft-worker round happened.
+        let speedup: Double = plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0
+        let waitPerRound: Double = speculative.remoteRounds > 0 ? speculative.remoteWaitMilliseconds / Double(speculative.remoteRounds) : 0
         var row: [String: Any] = [
             "workload": workload, "concurrency": level, "tokens": speculative.tokens, "via": "stack",
             "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,
-            "speedup": plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0,
+            "speedup": speedup,
             "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
             "remote_rounds": speculative.remoteRounds, "predrafted_rounds": speculative.predraftedRounds, "greedy_identical": identical,
-            "remote_wait_ms_per_round": speculative.remoteRounds > 0 ? speculative.remoteWaitMilliseconds / Double(speculative.remoteRounds) : 0,
+            "remote_wait_ms_per_round": waitPerRound,
         ]
+        var parallelDraftingGain = 0.0
         if let serial {
+            parallelDraftingGain = serial.tokensPerSecond > 0 ? speculative.tokensPerSecond / serial.tokensPerSecond : 0
             row["no_parallel_drafting_tokens_per_second"] = serial.tokensPerSecond
-            row["parallel_drafting_gain"] = serial.tokensPerSecond > 0 ? speculative.tokensPerSecond / serial.tokensPerSecond : 0
+            row["parallel_drafting_gain"] = parallelDraftingGain
         }
         if json { print(JSONOutput.compact(row)); return }
         var line = String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d draft-worker rounds (%d drafted ahead, %.2f ms wait each)",
                           workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
-                          speculative.tokensPerSecond, row["speedup"] as! Double, speculative.stats.acceptanceRate * 100,
-                          speculative.stats.tokensPerVerification, speculative.remoteRounds, speculative.predraftedRounds,
-                          row["remote_wait_ms_per_round"] as! Double)
+                          speculative.tokensPerSecond, speedup, speculative.stats.acceptanceRate * 100,
+                          speculative.stats.tokensPerVerification, speculative.remoteRounds, speculative.predraftedRounds, waitPerRound)
         if let serial {
-            line += String(format: "; without drafting ahead %6.1f tok/s (parallel drafting ×%.2f)", serial.tokensPerSecond, row["parallel_drafting_gain"] as! Double)
+            line += String(format: "; without drafting ahead %6.1f tok/s (parallel drafting ×%.2f)", serial.tokensPerSecond, parallelDraftingGain)
         }
         print(line + ", output \(identical ? "identical" : "DIFFERENT")")
     }

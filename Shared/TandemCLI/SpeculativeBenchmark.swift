@@ -146,17 +146,18 @@ struct SpeculativeBenchmark {
 
     private func report(workload: String, level: Int, plain: Measurement, speculative: Measurement) {
         let identical = plain.ids == speculative.ids
+        let speedup: Double = plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0
         let row: [String: Any] = [
             "workload": workload, "concurrency": level, "tokens": speculative.tokens,
             "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,
-            "speedup": plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0,
+            "speedup": speedup,
             "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
             "greedy_identical": identical,
         ]
         if json { print(JSONOutput.compact(row)); return }
         print(String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d tokens, output %@",
                      workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
-                     speculative.tokensPerSecond, row["speedup"] as! Double, speculative.stats.acceptanceRate * 100,
+                     speculative.tokensPerSecond, speedup, speculative.stats.acceptanceRate * 100,
                      speculative.stats.tokensPerVerification, speculative.tokens, identical ? "identical" : "DIFFERENT"))
     }
 
