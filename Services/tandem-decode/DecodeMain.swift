@@ -25,12 +25,7 @@ struct DecodeMain: AsyncParsableCommand {
     @Option(name: .customLong("max-running"), help: "Sequences in the running batch at most.")
     var maxRunning = 64
 
-    @Option(name: .customLong("data-endpoint"), help: "Data-plane socket to bind, where prefill workers send KV blocks.")
-    var dataEndpoint = "tcp://127.0.0.1:*"
-
-    @Option(name: .customLong("data-advertise"),
-            help: "The data-plane address prefill workers connect to (default: the bound one; for a wildcard bind, this host's address).")
-    var dataAdvertise: String?
+    @OptionGroup var dataPlane: DataPlaneOptions
 
     @Option(name: .customLong("router-clients"), help: "The router's client endpoint, for submitting prefill jobs (env TANDEM_ROUTER).")
     var routerClients = ProcessInfo.processInfo.environment["TANDEM_ROUTER"] ?? ClientConfiguration.defaultRouterEndpoint
@@ -95,7 +90,7 @@ struct DecodeMain: AsyncParsableCommand {
             }
         }
         let name = options.name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
-        let inbox = try KVHandoffInbox(bind: dataEndpoint, advertise: dataAdvertise)
+        let inbox = try KVHandoffInbox(bind: dataPlane.endpoint, advertise: dataPlane.advertise)
         let disaggregated = DisaggregatedPrefill(routerEndpoint: routerClients, minimumPromptTokens: prefillMinTokens, inbox: inbox) {
             logger.info("prefilling in place: \($0)")
         }

@@ -17,12 +17,7 @@ struct DraftMain: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .customLong("data-endpoint"), help: "Data-plane socket to bind, where decode workers ask for drafts.")
-    var dataEndpoint = "tcp://127.0.0.1:*"
-
-    @Option(name: .customLong("data-advertise"),
-            help: "The data-plane address decode workers connect to (default: the bound one; for a wildcard bind, this host's address).")
-    var dataAdvertise: String?
+    @OptionGroup var dataPlane: DataPlaneOptions
 
     @Option(name: .customLong("early-exit-layers"), help: "Layers of the model that draft for early-exit speculation (0: no early exit).")
     var earlyExitLayers = 8
@@ -70,7 +65,7 @@ struct DraftMain: AsyncParsableCommand {
                 logger.warning("model not loaded, drafting with prompt lookup only: \(error)")
             }
         }
-        let server = try DraftServer(drafters: drafters, settings: .init(bind: dataEndpoint, advertise: dataAdvertise, parallelDrafting: parallelDrafting,
+        let server = try DraftServer(drafters: drafters, settings: .init(bind: dataPlane.endpoint, advertise: dataPlane.advertise, parallelDrafting: parallelDrafting,
                                                                          idleTimeout: .seconds(idleTimeoutSeconds)))
         logger.info("drafting with \(server.methods.map(\.rawValue).sorted().joined(separator: ", ")) at \(server.endpoint)")
         let runtime = WorkerRuntime(configuration: options.configuration(service: "draft", defaultCapacity: 1, dataEndpoint: server.endpoint),
