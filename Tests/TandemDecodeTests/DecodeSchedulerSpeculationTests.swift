@@ -29,7 +29,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
     /// engine does; returns generated tokens, text, finishes and steps.
     func run(_ s: inout DecodeScheduler, wrongEvery: Int, check: (DecodeScheduler, DecodeStep) -> Void = { _, _ in })
         -> (tokens: [Int: [Int32]], text: [Int: String], finish: [Int: FinishReason], steps: Int) {
-        var tokens: [Int: [Int32]] = [:], text: [Int: String] = [:], finish: [Int: FinishReason] = [:]
+        var log = GenerationEventLog()
         var steps = 0
         while s.hasWork && steps < 10_000 {
             var proposals: [Int: [Int32]] = [:]
@@ -43,24 +43,13 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
                 let choices = (0...drafts.count).map { DecodeSchedulerTests.nextToken(history + drafts.prefix($0)) }
                 accepted[item.sequence] = SpeculativeVerifier.greedy(drafts: drafts, targetChoices: choices)
             }
-            for event in s.update(step, accepted: accepted) {
-                switch event {
-                case .token(let id, let index, let token, let t, let f):
-                    XCTAssertEqual(index, tokens[id, default: []].count)
-                    tokens[id, default: []].append(token)
-                    text[id, default: ""] += t
-                    if let f { finish[id] = f }
-                case .finished(let id, let reason, let t):
-                    text[id, default: ""] += t
-                    finish[id] = reason
-                }
-            }
+            log.record(s.update(step, accepted: accepted), checkingOrder: true)
             // What the executor's cache holds after rolling back: every token but the last.
             for id in s.running { XCTAssertEqual(s.sequences[id]!.computedTokens, s.sequences[id]!.tokens.count - 1) }
             steps += 1
         }
         XCTAssertFalse(s.hasWork)
-        return (tokens, text, finish, steps)
+        return (log.tokens, log.text, log.finish, steps)
     }
 
     func requests(speculation: SpeculationSettings?) -> [(Int, DecodeRequest)] {

@@ -27,7 +27,7 @@ final class DecodeSchedulerTests: XCTestCase {
     @discardableResult
     func runToEnd(_ s: inout DecodeScheduler, maxSteps: Int = 10_000, check: (DecodeScheduler, DecodeStep) -> Void = { _, _ in })
         -> (tokens: [Int: [Int32]], text: [Int: String], finish: [Int: FinishReason], steps: [DecodeStep]) {
-        var tokens: [Int: [Int32]] = [:], text: [Int: String] = [:], finish: [Int: FinishReason] = [:]
+        var log = GenerationEventLog()
         var steps: [DecodeStep] = []
         var n = 0
         while s.hasWork && n < maxSteps {
@@ -39,21 +39,11 @@ final class DecodeSchedulerTests: XCTestCase {
                 // The model sees the sequence's computed tokens plus this chunk: all of them.
                 sampled[item.sequence] = Self.nextToken(s.sequences[item.sequence]!.tokens)
             }
-            for event in s.update(step, sampled: sampled) {
-                switch event {
-                case .token(let id, _, let token, let t, let f):
-                    tokens[id, default: []].append(token)
-                    text[id, default: ""] += t
-                    if let f { finish[id] = f }
-                case .finished(let id, let reason, let t):
-                    text[id, default: ""] += t
-                    finish[id] = reason
-                }
-            }
+            log.record(s.update(step, sampled: sampled))
             n += 1
         }
         XCTAssertFalse(s.hasWork, "still busy after \(maxSteps) steps")
-        return (tokens, text, finish, steps)
+        return (log.tokens, log.text, log.finish, steps)
     }
 
     func testSequencesJoinAndLeaveTheBatchEveryStep() throws {
