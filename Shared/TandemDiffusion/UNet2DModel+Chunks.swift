@@ -2,12 +2,6 @@ import Dispatch
 import Foundation
 
 extension UNet2DModel {
-    /// At most `maxSamplesPerChunk`, and with several threads small enough that every thread gets
-    /// a chunk: a batch of 2 on 2 threads runs as two passes of 1 side by side.
-    func samplesPerChunk(batch: Int) -> Int {
-        threads > 1 ? max(1, min(maxSamplesPerChunk, (batch + threads - 1) / threads)) : maxSamplesPerChunk
-    }
-
     /// A batch larger than `samplesPerChunk`, chunk by chunk. With several threads the chunks run
     /// side by side, one thread each: a whole forward pass per thread and no hand-off per layer,
     /// where splitting each convolution's tiles synchronises ~40 times per pass (and a 4×4 layer
@@ -16,7 +10,10 @@ extension UNet2DModel {
         if let labels = classLabels, labels.count != batch { throw UNet2DLoadError.classLabelsRequired }
         let inputPerSample = sample.count / batch
         let outputPerSample = config.outChannels * config.sampleSize * config.sampleSize
-        let size = samplesPerChunk(batch: batch)
+        // The chunking must not depend on the thread count: the kernels a chunk takes (Winograd or
+        // tiled) depend on its size, so chunks sized by threads made a render's image depend on
+        // what it shared its steps with (RenderServiceTests caught one pixel off by one).
+        let size = maxSamplesPerChunk
         let chunks = stride(from: 0, to: batch, by: size).map { $0..<min(batch, $0 + size) }
         @Sendable func run(_ chunk: Range<Int>, on unet: UNet2DModel) throws -> [Float] {
             try unet.forward(sample: Array(sample[(chunk.lowerBound * inputPerSample)..<(chunk.upperBound * inputPerSample)]),

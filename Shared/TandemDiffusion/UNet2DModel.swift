@@ -212,7 +212,7 @@ public struct UNet2DModel: Sendable {
         guard sample.count == batch * config.inChannels * size * size, timesteps.count == batch else {
             throw UNet2DLoadError.badInput("sample of \(sample.count) values and \(timesteps.count) timesteps for batch \(batch)")
         }
-        if batch > samplesPerChunk(batch: batch) {
+        if batch > maxSamplesPerChunk {
             return try forwardInChunks(sample: sample, batch: batch, timesteps: timesteps, classLabels: classLabels, scalar: scalar)
         }
         var input = sample
