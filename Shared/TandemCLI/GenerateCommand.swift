@@ -31,6 +31,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Speculative decoding with this draft method: lookup, early-exit or model (through the router).") var speculative: DraftMethod?
     @Option(name: .customLong("draft-tokens"), help: "Tokens drafted per step: a number, or auto (adapted to the acceptance rate).")
     var draftTokens = "auto"
+    @Option(help: "Candidate draft chains verified per step (multi-draft, 1...\(GenerateParameters.maxDrafts)).") var drafts: Int?
 
     func validate() throws {
         if draftTokens != "auto" {
@@ -38,6 +39,10 @@ struct GenerateCommand: ParsableCommand {
                 throw ValidationError("--draft-tokens must be auto or 1...\(GenerateParameters.maxDraftTokens)")
             }
             guard speculative != nil else { throw ValidationError("--draft-tokens needs --speculative") }
+        }
+        if let drafts {
+            guard drafts >= 1, drafts <= GenerateParameters.maxDrafts else { throw ValidationError("--drafts must be in 1...\(GenerateParameters.maxDrafts)") }
+            guard speculative != nil else { throw ValidationError("--drafts needs --speculative") }
         }
         if speculative != nil && local { throw ValidationError("--speculative runs in the decode service: drop --local") }
     }
@@ -94,7 +99,8 @@ struct GenerateCommand: ParsableCommand {
     var parameters: GenerateParameters {
         GenerateParameters(prompt: prompt, chat: chat ? true : nil, system: system, maxTokens: maxTokens,
                            temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
-                           seed: seed, stop: stop.isEmpty ? nil : stop, speculative: speculative?.rawValue, draftTokens: Int(draftTokens))
+                           seed: seed, stop: stop.isEmpty ? nil : stop, speculative: speculative?.rawValue, draftTokens: Int(draftTokens),
+                           drafts: drafts)
     }
 
     func runThroughRouter() throws {

@@ -6,6 +6,8 @@ import TandemModel
 struct SpeculativeBenchOptions: ParsableArguments {
     @Option(help: "Benchmark speculative decoding with this draft method (in this process) instead of the stack.") var speculative: DraftMethod?
     @Option(name: .customLong("draft-tokens"), help: "With --speculative: tokens drafted per step, or auto.") var draftTokens = "auto"
+    @Option(help: "With --speculative: also measure this many candidate draft chains per step (multi-draft) beside one.") var drafts = 1
+    @Option(help: "With --speculative: times every row runs its variants (in order, then reversed).") var rounds = 1
     @Option(name: .customLong("grounded-tokens"), help: "With --speculative: tokens per grounded (repeat/edit) generation.") var groundedTokens = 256
     @Option(name: .customLong("chat-tokens"), help: "With --speculative: tokens per open-chat generation.") var chatTokens = 96
     @Option(name: .customLong("early-exit-layers"), help: "With --speculative early-exit: layers that draft.") var earlyExitLayers = 8
@@ -27,7 +29,9 @@ struct SpeculativeBenchOptions: ParsableArguments {
             }
             k = n
         }
-        return SpeculativeBenchmark(method: speculative, draftTokens: k, levels: levels, model: model, threads: threads,
+        guard drafts >= 1, drafts <= GenerateParameters.maxDrafts else { throw ValidationError("--drafts must be in 1...\(GenerateParameters.maxDrafts)") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        return SpeculativeBenchmark(method: speculative, draftTokens: k, drafts: drafts, rounds: rounds, levels: levels, model: model, threads: threads,
                                     groundedTokens: groundedTokens, chatTokens: chatTokens, earlyExitLayers: earlyExitLayers,
                                     draftModel: draftModel, speculateMaxBatch: speculateMaxBatch, python: python, json: json,
                                     stack: viaStack ? router : nil)

@@ -7,12 +7,17 @@ import TandemModel
 /// passage) and on open chat, at each concurrency; then llama.cpp's prompt-lookup decoding
 /// (llama-cpp-python's `LlamaPromptLookupDecoding`) on the concurrency-1 grounded generation.
 ///
-/// Every level runs the same generations twice, plain then speculative, interleaved level by
-/// level, so the two figures of a row share the machine's load; tokens/s counts generated tokens
-/// over the wall time from submission to the last token (prompt processing included).
+/// Every level runs the same generations once per variant (plain, speculative with one draft and,
+/// with `--drafts N`, with N), then again in reverse order, `rounds` times, so the figures of a
+/// row share the machine's load. Two rates: end to end (generated tokens over the wall time from
+/// submission to the last token, prompt processing included) and decode (tokens after each
+/// sequence's first, over the time from its first token to its last).
 struct SpeculativeBenchmark {
     var method: DraftMethod
     var draftTokens: Int?
+    /// Candidate chains of the multi-draft variant (1: no such variant).
+    var drafts: Int
+    var rounds: Int
     var levels: [Int]
     var model: String
     var threads: Int
@@ -69,12 +74,16 @@ struct SpeculativeBenchmark {
         let grounded = try Self.groundedPrompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
         let chat = try BenchGenerateCommand.prompts.map { try GenerateParameters(prompt: $0, chat: true).promptTokens(tokenizer: tokenizer) }
         print("speculative \(method.rawValue), draft tokens \(draftTokens.map(String.init) ?? "auto"), speculation off above \(speculateMaxBatch) running, \(threads) threads, load average \(BenchModelCommand.loadAverage())")
+        let variants = [Variant(label: "plain")] + (drafts > 1 ? [1, drafts] : [1]).map { Variant(label: Self.label(method, drafts: $0), method: method, drafts: $0) }
         for (name, prompts, maxTokens) in [("grounded", grounded, groundedTokens), ("chat", chat, chatTokens)] {
             for level in levels {
                 let work = (0..<level).map { prompts[$0 % prompts.count] }
-                let plain = Self.measure(engine, work, maxTokens: maxTokens, speculation: nil)
-                let speculative = Self.measure(engine, work, maxTokens: maxTokens, speculation: SpeculationSettings(method: method, draftTokens: draftTokens))
-                report(workload: name, level: level, plain: plain, speculative: speculative)
+                let measured = runRow(variants) { variant in
+                    Self.measure(engine, work, maxTokens: maxTokens, speculation: variant.method.map {
+                        SpeculationSettings(method: $0, draftTokens: draftTokens, drafts: variant.drafts)
+                    })
+                }
+                report(workload: name, level: level, variants: variants, measured: measured)
             }
         }
         // The concurrency-1 row's generation: the same prompt ids and length.
@@ -82,9 +91,34 @@ struct SpeculativeBenchmark {
         print("load average after: \(BenchModelCommand.loadAverage())")
     }
 
+    /// One way of running a row's generations.
+    struct Variant {
+        var label: String
+        var method: DraftMethod?
+        var drafts = 1
+        /// Through the stack: the job's `parallel_drafting` (nil: absent).
+        var parallelDrafting: Bool?
+    }
+
+    static func label(_ method: DraftMethod, drafts: Int) -> String { drafts > 1 ? "\(method.rawValue)×\(drafts)" : method.rawValue }
+
+    /// Runs every variant in order then in reverse, `rounds` times, and adds up each one's runs.
+    func runRow(_ variants: [Variant], _ measure: (Variant) throws -> Measurement) rethrows -> [Measurement] {
+        var measured = [Measurement](repeating: Measurement(), count: variants.count)
+        for _ in 0..<rounds {
+            for i in Array(variants.indices) + variants.indices.reversed() { measured[i].add(try measure(variants[i])) }
+        }
+        return measured
+    }
+
     struct Measurement {
         var tokens = 0
         var seconds = 0.0
+        /// Tokens after each sequence's first, and the time from its first token to its last, summed.
+        var decodeTokens = 0
+        var decodeSeconds = 0.0
+        /// End-to-end tokens/s of each run added, in order.
+        var runRates: [Double] = []
         var stats = SpeculationStats()
         var ids: [[Int32]] = []
         /// Through the stack: drafting rounds a draft worker answered.
@@ -94,11 +128,15 @@ struct SpeculativeBenchmark {
         /// False when runs added together generated different tokens.
         var identicalRuns = true
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+        var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0 }
 
         /// Adds another run of the same generations (the first run's ids are kept to compare).
         mutating func add(_ other: Measurement) {
             tokens += other.tokens
             seconds += other.seconds
+            decodeTokens += other.decodeTokens
+            decodeSeconds += other.decodeSeconds
+            runRates += other.runRates.isEmpty ? [other.tokensPerSecond] : other.runRates
             stats = SpeculationStats(verifications: stats.verifications + other.stats.verifications,
                                      draftedTokens: stats.draftedTokens + other.stats.draftedTokens,
                                      acceptedTokens: stats.acceptedTokens + other.stats.acceptedTokens)
@@ -113,8 +151,8 @@ struct SpeculativeBenchmark {
     static func measure(_ engine: DecodeEngine, _ prompts: [[Int32]], maxTokens: Int, speculation: SpeculationSettings?) -> Measurement {
         let start = ContinuousClock.now
         let streams = prompts.map { engine.submit(DecodeRequest(prompt: $0, maxTokens: maxTokens, speculation: speculation), sampling: .greedy).events }
-        let results = UnsafeMutableBufferPointer<(ids: [Int32], stats: SpeculationStats?)>.allocate(capacity: streams.count)
-        results.initialize(repeating: ([], nil))
+        let results = UnsafeMutableBufferPointer<(ids: [Int32], stats: SpeculationStats?, decodeSeconds: Double)>.allocate(capacity: streams.count)
+        results.initialize(repeating: ([], nil, 0))
         defer { results.deallocate() }
         nonisolated(unsafe) let shared = results
         let group = DispatchGroup()
@@ -122,11 +160,16 @@ struct SpeculativeBenchmark {
             group.enter()
             Task {
                 var ids: [Int32] = [], stats: SpeculationStats?
+                var first: ContinuousClock.Instant?, last = ContinuousClock.now
                 for await event in events {
-                    if case .token(_, let token, _) = event { ids.append(token) }
+                    if case .token(_, let token, _) = event {
+                        ids.append(token)
+                        last = .now
+                        if first == nil { first = last }
+                    }
                     if case .speculation(let s) = event { stats = s }
                 }
-                shared[i] = (ids, stats)
+                shared[i] = (ids, stats, first.map { GenerateCommand.milliseconds(last - $0) / 1000 } ?? 0)
                 group.leave()
             }
         }
@@ -135,6 +178,8 @@ struct SpeculativeBenchmark {
         m.seconds = GenerateCommand.milliseconds(ContinuousClock.now - start) / 1000
         for r in results {
             m.tokens += r.ids.count
+            m.decodeTokens += max(r.ids.count - 1, 0)
+            m.decodeSeconds += r.decodeSeconds
             m.ids.append(r.ids)
             if let s = r.stats {
                 m.stats = SpeculationStats(verifications: m.stats.verifications + s.verifications, draftedTokens: m.stats.draftedTokens + s.draftedTokens,
@@ -144,21 +189,54 @@ struct SpeculativeBenchmark {
         return m
     }
 
-    private func report(workload: String, level: Int, plain: Measurement, speculative: Measurement) {
-        let identical = plain.ids == speculative.ids
-        let speedup: Double = plain.tokensPerSecond > 0 ? speculative.tokensPerSecond / plain.tokensPerSecond : 0
-        let row: [String: Any] = [
-            "workload": workload, "concurrency": level, "tokens": speculative.tokens,
-            "plain_tokens_per_second": plain.tokensPerSecond, "speculative_tokens_per_second": speculative.tokensPerSecond,
-            "speedup": speedup,
-            "acceptance_rate": speculative.stats.acceptanceRate, "tokens_per_verification": speculative.stats.tokensPerVerification,
-            "greedy_identical": identical,
-        ]
-        if json { print(JSONOutput.compact(row)); return }
-        print(String(format: "%@ concurrency %2d: plain %6.1f tok/s, %@ %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step, %d tokens, output %@",
-                     workload.padding(toLength: 8, withPad: " ", startingAt: 0), level, plain.tokensPerSecond, method.rawValue,
-                     speculative.tokensPerSecond, speedup, speculative.stats.acceptanceRate * 100,
-                     speculative.stats.tokensPerVerification, speculative.tokens, identical ? "identical" : "DIFFERENT"))
+    /// One line per speculative variant against the plain one (one JSON row per level with --json).
+    func report(workload: String, level: Int, variants: [Variant], measured: [Measurement]) {
+        let plain = measured[0]
+        let single = measured[1]
+        var entries: [[String: Any]] = []
+        var lines: [String] = []
+        for (variant, m) in zip(variants, measured).dropFirst() {
+            let identical = m.ids == plain.ids && m.identicalRuns && plain.identicalRuns
+            // Typed first: in an `[String: Any]` literal a ternary's `: 0` branch stays an Int.
+            let speedup: Double = plain.tokensPerSecond > 0 ? m.tokensPerSecond / plain.tokensPerSecond : 0
+            let decodeSpeedup: Double = plain.decodeTokensPerSecond > 0 ? m.decodeTokensPerSecond / plain.decodeTokensPerSecond : 0
+            let roundRatios = zip(m.runRates, plain.runRates).map { $1 > 0 ? $0 / $1 : 0 }
+            let waitPerRound: Double = m.remoteRounds > 0 ? m.remoteWaitMilliseconds / Double(m.remoteRounds) : 0
+            var entry: [String: Any] = [
+                "variant": variant.label, "drafts": variant.drafts, "tokens_per_second": m.tokensPerSecond, "speedup": speedup,
+                "decode_tokens_per_second": m.decodeTokensPerSecond, "decode_speedup": decodeSpeedup,
+                "speedup_min": roundRatios.min() ?? 0, "speedup_max": roundRatios.max() ?? 0,
+                "acceptance_rate": m.stats.acceptanceRate, "tokens_per_verification": m.stats.tokensPerVerification,
+                "greedy_identical": identical,
+            ]
+            var line = String(format: "  %@ %6.1f tok/s (×%.2f, runs ×%.2f–%.2f), decode %6.1f tok/s (×%.2f), acceptance %4.1f %%, %.2f tokens per verifying step",
+                              variant.label.padding(toLength: 12, withPad: " ", startingAt: 0), m.tokensPerSecond, speedup,
+                              roundRatios.min() ?? 0, roundRatios.max() ?? 0, m.decodeTokensPerSecond, decodeSpeedup,
+                              m.stats.acceptanceRate * 100, m.stats.tokensPerVerification)
+            if variant.drafts > 1 {
+                let gain: Double = single.stats.acceptanceRate > 0 ? m.stats.acceptanceRate / single.stats.acceptanceRate : 0
+                entry["acceptance_gain_over_one_draft"] = gain
+                line += String(format: " (acceptance ×%.2f over one draft)", gain)
+            }
+            if stack != nil {
+                entry["remote_rounds"] = m.remoteRounds
+                entry["predrafted_rounds"] = m.predraftedRounds
+                entry["remote_wait_ms_per_round"] = waitPerRound
+                line += String(format: ", %d draft-worker rounds (%d drafted ahead, %.2f ms wait each)", m.remoteRounds, m.predraftedRounds, waitPerRound)
+                if let ahead = variant.parallelDrafting { line += ahead ? ", drafting ahead" : ", not drafting ahead" }
+            }
+            entries.append(entry)
+            lines.append(line + ", output \(identical ? "identical" : "DIFFERENT")")
+        }
+        if json {
+            print(JSONOutput.compact(["workload": workload, "concurrency": level, "via": stack == nil ? "process" : "stack", "tokens": plain.tokens,
+                                      "plain_tokens_per_second": plain.tokensPerSecond,
+                                      "plain_decode_tokens_per_second": plain.decodeTokensPerSecond, "variants": entries]))
+            return
+        }
+        print(String(format: "%@ concurrency %2d: plain %6.1f tok/s, decode %6.1f tok/s, %d tokens per run", workload, level,
+                     plain.tokensPerSecond, plain.decodeTokensPerSecond, plain.tokens / max(plain.runRates.count, 1)))
+        for line in lines { print(line) }
     }
 
     /// llama.cpp with and without `LlamaPromptLookupDecoding` on `prompts`, one stream.

@@ -202,10 +202,14 @@ public final class DecodeEngine: @unchecked Sendable {
 
     private func step() {
         let proposals = draftProposals()
-        let step = scheduler.schedule(proposals: proposals.mapValues { $0.map(\.token) })
+        let step = scheduler.schedule(proposals: proposals.mapValues { $0.map { $0.map(\.token) } })
         for id in step.preempted { cache.release(id) }
         preemptions += step.preempted.count
         var accepted: [Int: [Int32]] = [:]
+        // Alternative candidate chains' cache forks, by sequence and chain (nil: not forked);
+        // all of them end with the step.
+        var forks: [Int: [Int?]] = [:]
+        defer { for id in forks.values.joined() { if let id { cache.release(id) } } }
         do {
             var requests: [ForwardRequest] = []
             var requestOfItem: [Int: Int] = [:]
@@ -231,17 +235,43 @@ public final class DecodeEngine: @unchecked Sendable {
                 // A verified draft needs the logits after the token before it and after itself.
                 let logitIndices = item.samples ? Array(tokens.count - 1 - item.draftedTokens..<tokens.count) : []
                 requests.append(ForwardRequest(sequence: item.sequence, tokens: tokens, logitIndices: logitIndices))
+                // Each alternative chain extends a fork: the last token again, then the chain. A
+                // chain whose fork fails is not verified; the others still are.
+                let last = tokens[tokens.count - 1 - item.draftedTokens]
+                for chain in item.alternativeDrafts {
+                    let id = -1 - forks.values.reduce(0) { $0 + $1.count }
+                    let forked = (try? cache.fork(item.sequence, into: id)) != nil
+                    forks[item.sequence, default: []].append(forked ? id : nil)
+                    if forked { requests.append(ForwardRequest(sequence: id, tokens: [last] + chain, logitIndices: Array(0...chain.count))) }
+                }
             }
             let logits = try model.forward(requests, cache: cache)
             for (i, item) in step.items.enumerated() where item.samples {
                 let history = scheduler.sequences[item.sequence]!.tokens
-                let rows = logits[requestOfItem[i]!]
                 let sampling = sinks[item.sequence]!.sampling
+                let first = requestOfItem[i]!
                 if item.draftedTokens == 0 {
-                    accepted[item.sequence] = [Sampler.sample(logits: rows[0], history: history, parameters: sampling, position: history.count)]
-                } else {
-                    let drafts = Array(proposals[item.sequence]!.prefix(item.draftedTokens))
-                    accepted[item.sequence] = Self.verify(drafts: drafts, logits: rows, history: history, sampling: sampling)
+                    accepted[item.sequence] = [Sampler.sample(logits: logits[first][0], history: history, parameters: sampling, position: history.count)]
+                    continue
+                }
+                // Chain 0 rides in the sequence's own request, the forked ones in the requests after it.
+                let offered = proposals[item.sequence]!
+                var chains = [Array(offered[0].prefix(item.draftedTokens))], rows = [logits[first]], forkOfChain: [Int?] = [nil]
+                var next = first + 1
+                for (j, fork) in (forks[item.sequence] ?? []).enumerated() {
+                    guard let fork else { continue }
+                    chains.append(Array(offered[j + 1].prefix(item.alternativeDrafts[j].count)))
+                    rows.append(logits[next])
+                    forkOfChain.append(fork)
+                    next += 1
+                }
+                let tokens = Self.verify(chains: chains, logits: rows, history: history, sampling: sampling)
+                accepted[item.sequence] = tokens
+                // The accepted drafts' keys and values are in the chain that proposed them; when
+                // that is a fork, the sequence takes the fork's blocks.
+                let kept = tokens.dropLast()
+                if let holder = chains.firstIndex(where: { $0.map(\.token).starts(with: kept) }), let fork = forkOfChain[holder] {
+                    try cache.replace(item.sequence, with: fork)
                 }
             }
         } catch {
@@ -258,8 +288,8 @@ public final class DecodeEngine: @unchecked Sendable {
         steps += 1
         for item in step.items where item.draftedTokens > 0 {
             let n = accepted[item.sequence]!.count - 1
-            speculation.add(drafted: item.draftedTokens, accepted: n)
-            speculationBySequence[item.sequence, default: SpeculationStats()].add(drafted: item.draftedTokens, accepted: n)
+            speculation.add(drafted: item.draftedPositions, accepted: n)
+            speculationBySequence[item.sequence, default: SpeculationStats()].add(drafted: item.draftedPositions, accepted: n)
         }
         let events = scheduler.update(step, accepted: accepted)
         // Rejected drafts' keys and values go; a finished sequence's cache goes when it is delivered.
@@ -278,38 +308,42 @@ public final class DecodeEngine: @unchecked Sendable {
 
     /// Drafts for the sequences the scheduler lets speculate, from each one's method. A drafter
     /// that fails costs its sequences this step's drafts, nothing else.
-    private func draftProposals() -> [Int: [DraftToken]] {
+    private func draftProposals() -> [Int: [[DraftToken]]] {
         let wanted = scheduler.draftRequests()
         guard !wanted.isEmpty else { return [:] }
         var byMethod: [DraftMethod: [DraftRequest]] = [:]
         for (id, count) in wanted {
             guard let settings = scheduler.sequences[id]?.speculation, drafters[settings.method] != nil, let sink = sinks[id] else { continue }
             byMethod[settings.method, default: []].append(DraftRequest(sequence: id, context: scheduler.sequences[id]!.tokens, count: count,
-                                                                       sampling: sink.sampling, draftAhead: settings.draftAhead))
+                                                                       sampling: sink.sampling, draftAhead: settings.draftAhead,
+                                                                       candidates: settings.drafts))
         }
-        var out: [Int: [DraftToken]] = [:]
+        var out: [Int: [[DraftToken]]] = [:]
         for (method, requests) in byMethod {
-            guard let proposed = try? drafters[method]!.propose(requests) else { continue }
-            out.merge(proposed) { a, _ in a }
+            guard let proposed = try? drafters[method]!.proposeCandidates(requests) else { continue }
+            out.merge(proposed.filter { !($0.value.first?.isEmpty ?? true) }) { a, _ in a }
         }
         return out
     }
 
-    /// The accepted drafts and the target's next token, from the target's logits after the
-    /// sequence and after each draft (`drafts.count + 1` rows): greedy verification when greedy
-    /// (byte-identical to plain decoding), else the rejection rule keyed by the token positions.
-    static func verify(drafts: [DraftToken], logits rows: [[Float]], history: [Int32], sampling: SamplingParameters) -> [Int32] {
-        if sampling.temperature <= 0 {
-            var context = history
-            var choices: [Int32] = []
-            for (j, row) in rows.enumerated() {
-                choices.append(Sampler.sample(logits: row, history: context, parameters: sampling, position: context.count))
-                if j < drafts.count { context.append(drafts[j].token) }
-            }
-            return SpeculativeVerifier.greedy(drafts: drafts.map(\.token), targetChoices: choices)
+    /// The accepted drafts and the target's next token, from candidate chains and the target's
+    /// logits along each (`logits[c][j]`: after the sequence plus `chains[c][0..<j]`, so
+    /// `chains[c].count + 1` rows): greedy verification when greedy (byte-identical to plain
+    /// decoding), else the rejection rule keyed by the token positions (several chains: token-tree
+    /// verification, `SpeculativeVerifier`).
+    static func verify(chains: [[DraftToken]], logits: [[[Float]]], history: [Int32], sampling: SamplingParameters) -> [Int32] {
+        let tokens = chains.map { $0.map(\.token) }
+        func row(after accepted: [Int32]) -> [Float] {
+            let c = tokens.firstIndex { $0.starts(with: accepted) }!
+            return logits[c][accepted.count]
         }
-        return SpeculativeVerifier.verify(candidates: [drafts], seed: sampling.seed, position: history.count) { accepted in
-            Sampler.distribution(logits: rows[accepted.count], history: history + accepted, parameters: sampling)
+        if sampling.temperature <= 0 {
+            return SpeculativeVerifier.greedy(candidates: tokens) { accepted in
+                Sampler.sample(logits: row(after: accepted), history: history + accepted, parameters: sampling, position: history.count + accepted.count)
+            }
+        }
+        return SpeculativeVerifier.verify(candidates: chains, seed: sampling.seed, position: history.count) { accepted in
+            Sampler.distribution(logits: row(after: accepted), history: history + accepted, parameters: sampling)
         }
     }
 

@@ -21,8 +21,7 @@ extension DecodeScheduler {
     func draftAllowance(for s: DecodeSequence) -> Int? {
         guard let settings = s.speculation, speculationIsOn else { return nil }
         let policy = configuration.speculation
-        let wanted = settings.draftTokens.map { min($0, policy.maxDraftTokens) }
-            ?? policy.adaptiveDraftLength(acceptance: policy.acceptance(accepted: s.recentAccepted, tried: s.recentTried))
+        let wanted = settings.draftTokens ?? policy.adaptiveDraftLength(acceptance: policy.acceptance(accepted: s.recentAccepted, tried: s.recentTried))
         // The step appends up to drafts + 1 tokens; past maxTokens or the context they are wasted.
         let room = min(s.maxTokens - s.generatedCount, configuration.contextTokens - s.tokens.count) - 1
         let k = min(wanted, room)

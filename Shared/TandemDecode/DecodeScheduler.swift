@@ -20,7 +20,8 @@ import TandemModel
 ///   `maxTokens`, and the context (`contextTokens`).
 /// - Cancellation removes a sequence at once and its blocks count as free for the next step.
 /// - Speculation: `draftRequests()` says who drafts and how many tokens; `schedule(proposals:)`
-///   verifies them in the same step; `update(accepted:)` takes 1 to k + 1 tokens per sequence
+///   verifies them (one chain, or several candidate chains on forks of the sequence's cache) in
+///   the same step; `update(accepted:)` takes 1 to k + 1 tokens per sequence
 ///   (`DecodeScheduler+Speculation.swift`, docs/generate.md).
 ///
 /// ```swift
@@ -120,10 +121,11 @@ public struct DecodeScheduler: Sendable {
 
     /// The next batch. Call `update` with it before scheduling again.
     ///
-    /// `proposals` are drafted tokens for sequences that `draftRequests()` named: each is verified
-    /// in this step as far as the step budget and free blocks allow (a draft never preempts
-    /// anything), and ignored for a sequence that may not speculate now.
-    public mutating func schedule(proposals: [Int: [Int32]] = [:]) -> DecodeStep {
+    /// `proposals` are candidate chains of drafted tokens for sequences that `draftRequests()`
+    /// named (one chain, or several with multi-draft): each is verified in this step as far as the
+    /// step budget and free blocks allow, the first chain first (a draft never preempts anything),
+    /// and ignored for a sequence that may not speculate now.
+    public mutating func schedule(proposals: [Int: [[Int32]]] = [:]) -> DecodeStep {
         precondition(pending == nil, "schedule() twice without update()")
         var step = DecodeStep()
         var budget = configuration.maxStepTokens
@@ -164,16 +166,27 @@ public struct DecodeScheduler: Sendable {
             budget -= n
             var tokens = Array(s.tokens[s.computedTokens..<s.computedTokens + n])
             var drafted = 0
-            if n == 1, s.computedTokens > 0, let proposal = proposals[id], let allowed = draftAllowance(for: s) {
+            var alternatives: [[Int32]] = []
+            if n == 1, s.computedTokens > 0, let chains = proposals[id], let proposal = chains.first, let allowed = draftAllowance(for: s) {
                 // Drafts ride in the same call; each costs budget and, past the block being filled, blocks.
                 drafted = min(proposal.count, allowed, budget)
                 while drafted > 0, blocks(for: s.tokens.count + drafted) - blocks(for: s.tokens.count) > free { drafted -= 1 }
                 tokens += proposal.prefix(drafted)
                 free -= blocks(for: s.tokens.count + drafted) - blocks(for: s.tokens.count)
                 budget -= drafted
+                // Other candidates each go on a fork: the last token again plus the chain, in a
+                // private copy of the partial block and new blocks past it.
+                for chain in chains.dropFirst() where drafted > 0 {
+                    let length = min(chain.count, allowed, budget - 1)
+                    let need = blocks(for: s.tokens.count + length) - s.computedTokens / configuration.blockSizeTokens
+                    guard length > 0, need <= free else { break }
+                    alternatives.append(Array(chain.prefix(length)))
+                    free -= need
+                    budget -= 1 + length
+                }
             }
             step.items.append(.init(sequence: id, tokens: tokens, samples: s.computedTokens + n == s.tokens.count,
-                                    startsSequence: s.computedTokens == 0, draftedTokens: drafted))
+                                    startsSequence: s.computedTokens == 0, draftedTokens: drafted, alternativeDrafts: alternatives))
             i += 1
         }
 
@@ -203,10 +216,11 @@ public struct DecodeScheduler: Sendable {
         update(step, accepted: sampled.mapValues { [$0] })
     }
 
-    /// `update` for steps that verified drafts: per sampling item, the accepted drafts followed by
-    /// the target's own token (1 to `draftedTokens + 1` tokens; exactly one without drafts). A
-    /// speculating sequence's rejected positions stay counted until this returns: the executor
-    /// then truncates its cache to `sequences[id].computedTokens`.
+    /// `update` for steps that verified drafts: per sampling item, the accepted drafts (a prefix of
+    /// one candidate chain) followed by the target's own token (1 to `draftedPositions + 1`
+    /// tokens; exactly one without drafts). A speculating sequence's rejected positions stay
+    /// counted until this returns: the executor then truncates its cache to
+    /// `sequences[id].computedTokens`.
     public mutating func update(_ step: DecodeStep, accepted: [Int: [Int32]]) -> [DecodeEvent] {
         precondition(pending == step, "update() with a step that schedule() did not return last")
         pending = nil
@@ -216,14 +230,16 @@ public struct DecodeScheduler: Sendable {
             s.computedTokens += item.importedTokens + item.tokens.count
             if item.startsSequence { s.importableTokens = 0 }
             guard item.samples else { sequences[item.sequence] = s; continue }
-            guard let tokens = accepted[item.sequence], !tokens.isEmpty, tokens.count <= item.draftedTokens + 1 else {
-                preconditionFailure("sequence \(item.sequence) needs 1 to \(item.draftedTokens + 1) tokens")
+            guard let tokens = accepted[item.sequence], !tokens.isEmpty, tokens.count <= item.draftedPositions + 1 else {
+                preconditionFailure("sequence \(item.sequence) needs 1 to \(item.draftedPositions + 1) tokens")
             }
             if item.draftedTokens > 0 {
-                precondition(tokens.dropLast().elementsEqual(item.drafts.prefix(tokens.count - 1)), "accepted tokens that were not drafted")
-                // The rejected drafts' positions are computed but no longer part of the sequence.
-                s.computedTokens -= item.draftedTokens - (tokens.count - 1)
-                Self.recordVerification(of: &s, drafted: item.draftedTokens, accepted: tokens.count - 1)
+                let kept = tokens.dropLast()
+                precondition(item.candidateChains.contains { $0.starts(with: kept) }, "accepted tokens that were not drafted")
+                // The sequence now holds its last token and the accepted drafts (the executor
+                // moved an accepted alternative chain's blocks in); the rest is rolled back.
+                s.computedTokens += kept.count - item.draftedTokens
+                Self.recordVerification(of: &s, drafted: item.draftedPositions, accepted: kept.count)
             }
             var finished = false
             for token in tokens {

@@ -14,16 +14,24 @@ public struct DecodeStep: Sendable, Equatable {
         /// values), and `tokens` follow them.
         public var importedTokens: Int
         /// The last this many of `tokens` are drafts to verify: logits are needed at every one of
-        /// the last `draftedTokens + 1` positions, and update() takes 1 to `draftedTokens + 1` tokens.
+        /// the last `draftedTokens + 1` positions, and update() takes 1 to `draftedPositions + 1` tokens.
         public var draftedTokens: Int
+        /// Candidate chains verified besides `drafts` (multi-draft): each extends a fork of the
+        /// sequence's cache by the sequence's last token and the chain, in the same forward call.
+        public var alternativeDrafts: [[Int32]]
 
-        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0, draftedTokens: Int = 0) {
+        public init(sequence: Int, tokens: [Int32], samples: Bool, startsSequence: Bool, importedTokens: Int = 0, draftedTokens: Int = 0,
+                    alternativeDrafts: [[Int32]] = []) {
             self.sequence = sequence; self.tokens = tokens; self.samples = samples; self.startsSequence = startsSequence
-            self.importedTokens = importedTokens; self.draftedTokens = draftedTokens
+            self.importedTokens = importedTokens; self.draftedTokens = draftedTokens; self.alternativeDrafts = alternativeDrafts
         }
 
         /// The drafted tokens being verified.
         public var drafts: ArraySlice<Int32> { tokens.suffix(draftedTokens) }
+        /// Every candidate chain, `drafts` first.
+        public var candidateChains: [[Int32]] { draftedTokens > 0 ? [Array(drafts)] + alternativeDrafts : [] }
+        /// Positions drafted: the longest chain's length.
+        public var draftedPositions: Int { candidateChains.map(\.count).max() ?? 0 }
     }
 
     public var items: [Item] = []
@@ -32,7 +40,8 @@ public struct DecodeStep: Sendable, Equatable {
     public var preempted: [Int] = []
 
     public var isEmpty: Bool { items.isEmpty }
-    public var tokenCount: Int { items.reduce(0) { $0 + $1.tokens.count } }
+    /// Tokens the forward call computes, alternative chains (and their repeated last token) included.
+    public var tokenCount: Int { items.reduce(0) { $0 + $1.tokens.count + $1.alternativeDrafts.reduce(0) { $0 + 1 + $1.count } } }
 }
 
 /// What `update` reports back per sequence.

@@ -32,31 +32,35 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
     /// Whether a draft worker may draft the next round ahead while this one is verified (PEARL;
     /// absent: no — on one shared host it measured slower, docs/generate.md).
     public var parallelDrafting: Bool?
+    /// Candidate draft chains verified per step (multi-draft); absent: 1.
+    public var drafts: Int?
 
     public static let defaultMaxTokens = 128
     public static let maxDraftTokens = 16
+    public static let maxDrafts = 8
 
     enum CodingKeys: String, CodingKey {
         case prompt, messages, chat, system, temperature, seed, stop
         case maxTokens = "max_tokens", topK = "top_k", topP = "top_p", minP = "min_p"
         case repetitionPenalty = "repetition_penalty", resumeTokens = "resume_tokens"
-        case speculative, draftTokens = "draft_tokens", parallelDrafting = "parallel_drafting"
+        case speculative, draftTokens = "draft_tokens", parallelDrafting = "parallel_drafting", drafts
     }
 
     public init(prompt: String? = nil, messages: [Message]? = nil, chat: Bool? = nil, system: String? = nil, maxTokens: Int? = nil,
                 temperature: Float? = nil, topK: Int? = nil, topP: Float? = nil, minP: Float? = nil, repetitionPenalty: Float? = nil,
                 seed: UInt64? = nil, stop: [String]? = nil, resumeTokens: [Int32]? = nil, speculative: String? = nil, draftTokens: Int? = nil,
-                parallelDrafting: Bool? = nil) {
+                parallelDrafting: Bool? = nil, drafts: Int? = nil) {
         self.prompt = prompt; self.messages = messages; self.chat = chat; self.system = system; self.maxTokens = maxTokens
         self.temperature = temperature; self.topK = topK; self.topP = topP; self.minP = minP
         self.repetitionPenalty = repetitionPenalty; self.seed = seed; self.stop = stop; self.resumeTokens = resumeTokens
         self.speculative = speculative; self.draftTokens = draftTokens; self.parallelDrafting = parallelDrafting
+        self.drafts = drafts
     }
 
     /// The speculation asked for, if any (call `validate` first).
     public var speculation: SpeculationSettings? {
         guard let method = speculative.flatMap(DraftMethod.init(rawValue:)) else { return nil }
-        return SpeculationSettings(method: method, draftTokens: draftTokens, draftAhead: parallelDrafting ?? false)
+        return SpeculationSettings(method: method, draftTokens: draftTokens, drafts: drafts ?? 1, draftAhead: parallelDrafting ?? false)
     }
 
     public var sampling: SamplingParameters {
@@ -97,6 +101,10 @@ public struct GenerateParameters: Codable, Sendable, Equatable {
             guard k >= 1 && k <= Self.maxDraftTokens else { throw ParameterError("`draft_tokens` must be in 1...\(Self.maxDraftTokens)") }
         }
         if parallelDrafting != nil && speculative == nil { throw ParameterError("`parallel_drafting` needs `speculative`") }
+        if let n = drafts {
+            guard speculative != nil else { throw ParameterError("`drafts` needs `speculative`") }
+            guard n >= 1 && n <= Self.maxDrafts else { throw ParameterError("`drafts` must be in 1...\(Self.maxDrafts)") }
+        }
     }
 
     /// The prompt's token ids: a chat rendered with the model's template (special tokens parsed),

@@ -26,22 +26,26 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
     }
 
     /// Runs to the end, drafting for whoever `draftRequests()` names and verifying greedily as the
-    /// engine does; returns generated tokens, text, finishes and steps.
-    func run(_ s: inout DecodeScheduler, wrongEvery: Int, check: (DecodeScheduler, DecodeStep) -> Void = { _, _ in })
+    /// engine does; returns generated tokens, text, finishes and steps. With `rightAlternative`,
+    /// each proposal adds a second chain that is always right.
+    func run(_ s: inout DecodeScheduler, wrongEvery: Int, rightAlternative: Bool = false,
+             check: (DecodeScheduler, DecodeStep) -> Void = { _, _ in })
         -> (tokens: [Int: [Int32]], text: [Int: String], finish: [Int: FinishReason], steps: Int) {
         var log = GenerationEventLog()
         var steps = 0
         while s.hasWork && steps < 10_000 {
-            var proposals: [Int: [Int32]] = [:]
-            for (id, count) in s.draftRequests() { proposals[id] = Self.draft(s.sequences[id]!.tokens, count: count, wrongEvery: wrongEvery) }
+            var proposals: [Int: [[Int32]]] = [:]
+            for (id, count) in s.draftRequests() {
+                let context = s.sequences[id]!.tokens
+                proposals[id] = [Self.draft(context, count: count, wrongEvery: wrongEvery)]
+                if rightAlternative { proposals[id]!.append(Self.draft(context, count: count, wrongEvery: 0)) }
+            }
             let step = s.schedule(proposals: proposals)
             check(s, step)
             var accepted: [Int: [Int32]] = [:]
             for item in step.items where item.samples {
                 let history = s.sequences[item.sequence]!.tokens
-                let drafts = Array(item.drafts)
-                let choices = (0...drafts.count).map { DecodeSchedulerTests.nextToken(history + drafts.prefix($0)) }
-                accepted[item.sequence] = SpeculativeVerifier.greedy(drafts: drafts, targetChoices: choices)
+                accepted[item.sequence] = SpeculativeVerifier.greedy(candidates: item.candidateChains) { DecodeSchedulerTests.nextToken(history + $0) }
             }
             log.record(s.update(step, accepted: accepted), checkingOrder: true)
             // What the executor's cache holds after rolling back: every token but the last.
@@ -76,16 +80,69 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         }
     }
 
+    func testAlternativeChainsChangeNoOutputAndTheirAcceptedTokensCount() throws {
+        var plain = scheduler()
+        for (id, r) in requests(speculation: nil) { _ = try plain.add(id: id, request: r, text: TableText()) }
+        let reference = run(&plain, wrongEvery: 0)
+        var single = scheduler(policy: SpeculationPolicy(maxBatchToSpeculate: 64))
+        var double = scheduler(policy: SpeculationPolicy(maxBatchToSpeculate: 64))
+        for (id, r) in requests(speculation: SpeculationSettings(method: .lookup, draftTokens: 4)) {
+            _ = try single.add(id: id, request: r, text: TableText())
+            _ = try double.add(id: id, request: r, text: TableText())
+        }
+        let one = run(&single, wrongEvery: 3)
+        let two = run(&double, wrongEvery: 3, rightAlternative: true) { _, step in
+            for item in step.items where item.draftedTokens > 0 { XCTAssertEqual(item.alternativeDrafts.count, 1) }
+        }
+        XCTAssertEqual(two.tokens, reference.tokens)
+        XCTAssertEqual(two.text, reference.text)
+        XCTAssertEqual(two.finish, reference.finish)
+        XCTAssertLessThan(two.steps, one.steps, "the always-right second chain is accepted where the first is not")
+    }
+
+    func testAlternativeChainsFitTheBudgetAndBlocksAfterTheFirst() throws {
+        // Block size 4; the sequence has 6 tokens, 5 computed (2 blocks, the second partial).
+        func decoding(blocks: Int, stepTokens: Int) throws -> DecodeScheduler {
+            var s = scheduler(blocks: blocks, blockSize: 4, stepTokens: stepTokens)
+            _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2, 3, 4, 5], maxTokens: 50, speculation: .init(method: .lookup, draftTokens: 3, drafts: 3)), text: TableText())
+            _ = s.update(s.schedule(), sampled: [1: 6])
+            return s
+        }
+        var s = try decoding(blocks: 16, stepTokens: 64)
+        var step = s.schedule(proposals: [1: [[9, 9, 9], [1, 2, 3], [1, 2]]])
+        XCTAssertEqual(step.items[0].tokens, [6, 9, 9, 9])
+        XCTAssertEqual(step.items[0].alternativeDrafts, [[1, 2, 3], [1, 2]])
+        XCTAssertEqual(step.tokenCount, 4 + 4 + 3, "each alternative computes the last token again")
+        XCTAssertEqual(step.items[0].draftedPositions, 3)
+        _ = s.update(step, accepted: [1: [1, 2, 3, 7]])
+        XCTAssertEqual(s.sequences[1]!.tokens.suffix(5), [6, 1, 2, 3, 7])
+        XCTAssertEqual(s.sequences[1]!.computedTokens, 9, "the accepted alternative's positions are kept")
+        XCTAssertEqual(s.sequences[1]!.acceptedDraftTokens, 3)
+
+        // Step budget 6: the first chain takes 4, the next gets the rest (its last token and 1 draft).
+        s = try decoding(blocks: 16, stepTokens: 6)
+        step = s.schedule(proposals: [1: [[9, 9, 9], [1, 2, 3], [1, 2]]])
+        XCTAssertEqual(step.items[0].draftedTokens, 3)
+        XCTAssertEqual(step.items[0].alternativeDrafts, [[1]])
+
+        // 3 blocks: 2 held, the first chain needs the third; a fork would need a copy of the partial block.
+        s = try decoding(blocks: 3, stepTokens: 64)
+        step = s.schedule(proposals: [1: [[9, 9, 9], [1, 2, 3]]])
+        XCTAssertEqual(step.items[0].draftedTokens, 3)
+        XCTAssertEqual(step.items[0].alternativeDrafts, [])
+        XCTAssertEqual(step.preempted, [])
+    }
+
     func testDraftsStopAtMaxTokensAndWaitForTheSequenceToDecode() throws {
         var s = scheduler()
         _ = try s.add(id: 1, request: DecodeRequest(prompt: Array(1...9), maxTokens: 3, speculation: .init(method: .lookup, draftTokens: 8)), text: TableText())
         XCTAssertEqual(s.draftRequests(), [:], "the prompt is not computed yet")
-        let step = s.schedule(proposals: [1: [1, 2, 3]])
+        let step = s.schedule(proposals: [1: [[1, 2, 3]]])
         XCTAssertEqual(step.items[0].draftedTokens, 0, "a prefill chunk carries no drafts")
         _ = s.update(step, sampled: [1: 5])
         // One token generated, 3 at most: 2 more, so 1 draft plus the target's token.
         XCTAssertEqual(s.draftRequests(), [1: 1])
-        let next = s.schedule(proposals: [1: [6, 7, 8]])
+        let next = s.schedule(proposals: [1: [[6, 7, 8]]])
         XCTAssertEqual(next.items[0].tokens, [5, 6])
         XCTAssertEqual(next.items[0].draftedTokens, 1)
     }
@@ -97,7 +154,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         _ = s.update(step, sampled: [1: 1, 2: 2, 3: 3])
         XCTAssertFalse(s.speculationIsOn)
         XCTAssertEqual(s.draftRequests(), [:])
-        step = s.schedule(proposals: [1: [4, 4]])
+        step = s.schedule(proposals: [1: [[4, 4]]])
         XCTAssertEqual(step.items.map(\.draftedTokens), [0, 0, 0], "proposals are ignored while speculation is off")
         _ = s.update(step, sampled: [1: 1, 2: 2, 3: 3])
         _ = s.cancel(3)
@@ -111,7 +168,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         var step = s.schedule()
         _ = s.update(step, sampled: [1: 6])
         // 6 tokens, 5 computed: the step appends token 6 and at most 5 drafts (budget 6); blocks allow up to 12 positions.
-        step = s.schedule(proposals: [1: [1, 1, 1, 1, 1, 1, 1, 1]])
+        step = s.schedule(proposals: [1: [[1, 1, 1, 1, 1, 1, 1, 1]]])
         XCTAssertEqual(step.items[0].draftedTokens, 5)
         XCTAssertEqual(step.preempted, [])
         _ = s.update(step, accepted: [1: [1, 2]])
@@ -120,7 +177,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         XCTAssertEqual(s.sequences[1]!.draftedTokens, 5)
         XCTAssertEqual(s.sequences[1]!.acceptedDraftTokens, 1)
         // 8 tokens, 12 positions: 3 drafts fit the blocks, whatever the proposal.
-        step = s.schedule(proposals: [1: [1, 1, 1, 1, 1, 1, 1, 1]])
+        step = s.schedule(proposals: [1: [[1, 1, 1, 1, 1, 1, 1, 1]]])
         XCTAssertEqual(step.items[0].draftedTokens, 3)
     }
 
@@ -136,7 +193,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         let first = s.draftRequests()[1]!
         for _ in 0..<20 {
             let k = s.draftRequests()[1]!
-            let step = s.schedule(proposals: [1: Array(repeating: 0, count: k)])
+            let step = s.schedule(proposals: [1: [Array(repeating: 0, count: k)]])
             _ = s.update(step, accepted: [1: [7]])
         }
         XCTAssertGreaterThan(first, 1)

@@ -74,7 +74,7 @@ final class SpeculativeDecodingTests: XCTestCase {
     /// Greedy output of every prompt with `method` equals plain greedy output; plain and
     /// speculating sequences share every forward call. Returns the speculation counts.
     @discardableResult
-    func assertIdenticalToPlain(_ method: DraftMethod, drafters: (LlamaModel, BPETokenizer) throws -> [any Drafter] = { _, _ in [] },
+    func assertIdenticalToPlain(_ method: DraftMethod, drafts: Int = 1, drafters: (LlamaModel, BPETokenizer) throws -> [any Drafter] = { _, _ in [] },
                                 file: StaticString = #filePath, line: UInt = #line) async throws -> SpeculationStats {
         let (model, tokenizer) = Self.loaded!
         let engine = DecodeEngine(model: model, tokenizer: tokenizer, configuration: .init(kvTokens: 8192, speculation: SpeculationPolicy(maxBatchToSpeculate: 64)),
@@ -82,7 +82,7 @@ final class SpeculativeDecodingTests: XCTestCase {
         defer { engine.shutdown() }
         let prompts = try Self.prompts.map { try $0.promptTokens(tokenizer: tokenizer) }
         let plain = prompts.map { DecodeRequest(prompt: $0, maxTokens: 40) }
-        let speculative = prompts.map { DecodeRequest(prompt: $0, maxTokens: 40, speculation: SpeculationSettings(method: method)) }
+        let speculative = prompts.map { DecodeRequest(prompt: $0, maxTokens: 40, speculation: SpeculationSettings(method: method, drafts: drafts)) }
         let results = await runAll(engine, plain + speculative)
         for i in prompts.indices {
             XCTAssertEqual(results[10 + i].ids, results[i].ids, "\(method) prompt \(i)", file: file, line: line)
@@ -95,7 +95,7 @@ final class SpeculativeDecodingTests: XCTestCase {
         let snapshot = await settled(engine)
         XCTAssertEqual(snapshot.speculation, total, file: file, line: line)
         XCTAssertEqual(snapshot.freeBlocks, snapshot.totalBlocks, "rolled-back and finished sequences hold no blocks", file: file, line: line)
-        print("\(method): \(total), acceptance \(total.acceptanceRate), tokens per verification \(total.tokensPerVerification)")
+        print("\(method), \(drafts) drafts: \(total), acceptance \(total.acceptanceRate), tokens per verification \(total.tokensPerVerification)")
         return total
     }
 

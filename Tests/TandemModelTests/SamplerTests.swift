@@ -10,6 +10,17 @@ final class SamplerTests: XCTestCase {
         for pos in 0..<20 { XCTAssertEqual(Sampler.sample(logits: logits, history: [], parameters: p, position: pos), 1) }
     }
 
+    func testPartialTopSelectionEqualsAFullSort() {
+        // Many ties (logits on a coarse grid), so the lower-index tie-break is exercised.
+        let logits = (0..<5000).map { Float(CounterRNG.bits(seed: 7, position: $0) % 200) / 8 }
+        let sorted = Array(logits.indices).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        for count in [1, 2, 3, 8, 40, 64, 65, 5000, 6000] {
+            XCTAssertEqual(Sampler.top(count, of: logits), Array(sorted.prefix(count)), "top \(count)")
+        }
+        XCTAssertEqual(Sampler.mostLikely(logits: logits, history: [], parameters: .greedy, count: 3).map(Int.init), Array(sorted.prefix(3)))
+        XCTAssertEqual(Sampler.mostLikely(logits: logits, history: [], parameters: .greedy, count: 1)[0], Sampler.argmax(logits))
+    }
+
     func testDrawsAreKeyedBySeedAndPosition() {
         let p = SamplingParameters(temperature: 1, seed: 42)
         let a = (0..<50).map { Sampler.sample(logits: logits, history: [], parameters: p, position: $0) }

@@ -35,6 +35,17 @@ final class SpeculativeVerifierTests: XCTestCase {
         XCTAssertEqual(SpeculativeVerifier.greedy(drafts: [], targetChoices: [3]), [3])
     }
 
+    func testGreedyOverCandidateChainsFollowsTheTargetAlongWhicheverChainMatches() {
+        // The target's argmax after `accepted`: a path that only the second and third chains start on.
+        let target: ([Int32]) -> Int32 = { [5, 6, 7, 8, 9][$0.count] }
+        var asked: [[Int32]] = []
+        let out = SpeculativeVerifier.greedy(candidates: [[1, 2], [5, 6, 4], [5, 6, 7]]) { asked.append($0); return target($0) }
+        XCTAssertEqual(out, [5, 6, 7, 8])
+        XCTAssertEqual(asked, [[], [5], [5, 6], [5, 6, 7]], "asked only for prefixes some chain shares")
+        XCTAssertEqual(SpeculativeVerifier.greedy(candidates: [[1], [2]], choice: target), [5])
+        XCTAssertEqual(SpeculativeVerifier.greedy(candidates: [], choice: target), [5])
+    }
+
     func testTheRejectionRuleOnPointMassTargetsIsGreedyVerification() {
         for trial in 0..<500 {
             let seed = UInt64(trial)

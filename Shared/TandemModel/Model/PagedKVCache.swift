@@ -178,6 +178,32 @@ public final class PagedKVCache: @unchecked Sendable {
         tables[id] = table
     }
 
+    /// Starts `child` as a copy of `parent` that shares the parent's full blocks (reference
+    /// counted) and gets a private copy of its partial last block, so both can be extended in the
+    /// same forward call: a candidate draft chain verified beside the parent's own (multi-draft).
+    public func fork(_ parent: Int, into child: Int) throws {
+        guard var table = tables[parent] else { throw KVCacheError.unknownSequence(parent) }
+        guard tables[child] == nil else { throw KVCacheError.sequenceExists(child) }
+        let full = table.tokenCount / blockSizeTokens
+        if full < table.blocks.count {
+            let copy = try allocate()
+            (storage + copy * blockFloats).update(from: storage + table.blocks[full] * blockFloats, count: blockFloats)
+            table.blocks[full] = copy
+        }
+        for block in table.blocks[..<full] { refcounts[block] += 1 }
+        table.sealedBlocks = min(table.sealedBlocks, full)
+        tables[child] = table
+    }
+
+    /// Gives `id` the blocks of `fork` (its accepted candidate chain) in place of its own, and
+    /// ends `fork`.
+    public func replace(_ id: Int, with fork: Int) throws {
+        guard let old = tables[id] else { throw KVCacheError.unknownSequence(id) }
+        guard let replacement = tables.removeValue(forKey: fork) else { throw KVCacheError.unknownSequence(fork) }
+        for block in old.blocks { decrement(block) }
+        tables[id] = replacement
+    }
+
     // MARK: export / import
 
     /// The raw bytes of a sequence's blocks, in table order (`blockBytes` each); positions past

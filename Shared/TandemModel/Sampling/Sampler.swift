@@ -18,6 +18,30 @@ public enum Sampler {
         return distribution(penalized: l, parameters: p)
     }
 
+    /// The `count` tokens a greedy sampler ranks highest, best first (the first is greedy
+    /// decoding's choice): distinct greedy drafts for multi-draft.
+    public static func mostLikely(logits: [Float], history: [Int32], parameters p: SamplingParameters, count: Int) -> [Int32] {
+        let l = penalized(logits, history: history, parameters: p)
+        return top(count, of: l).map { Int32($0) }
+    }
+
+    /// Indices of the `count` largest logits, largest first, ties by lower index: a partial
+    /// selection when `count` is small (a few comparisons per logit), a sort otherwise.
+    static func top(_ count: Int, of l: [Float]) -> [Int] {
+        let ranksBefore: (Int, Int) -> Bool = { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+        guard count <= 64, count < l.count else { return Array(Array(0..<l.count).sorted(by: ranksBefore).prefix(count)) }
+        var best: [Int] = []
+        best.reserveCapacity(count + 1)
+        for i in l.indices {
+            if best.count == count, !ranksBefore(i, best[count - 1]) { continue }
+            var at = best.count
+            while at > 0, ranksBefore(i, best[at - 1]) { at -= 1 }
+            best.insert(i, at: at)
+            if best.count > count { best.removeLast() }
+        }
+        return best
+    }
+
     /// The logits with the repetition penalty applied to the recent history.
     static func penalized(_ logits: [Float], history: [Int32], parameters p: SamplingParameters) -> [Float] {
         var l = logits
@@ -32,12 +56,7 @@ public enum Sampler {
 
     private static func distribution(penalized l: [Float], parameters p: SamplingParameters) -> TokenDistribution {
         // Candidates sorted by logit, most likely first (ties: lower id first).
-        var candidates = Array(0..<l.count)
-        if p.topK > 0 && p.topK < l.count {
-            candidates = Array(candidates.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }.prefix(p.topK))
-        } else {
-            candidates.sort { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
-        }
+        var candidates = top(p.topK > 0 ? p.topK : l.count, of: l)
         let maxLogit = l[candidates[0]]
         var probs = candidates.map { Double(exp((l[$0] - maxLogit) / p.temperature)) }
         var total = probs.reduce(0, +)

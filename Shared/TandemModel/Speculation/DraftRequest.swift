@@ -10,8 +10,12 @@ public struct DraftRequest: Sendable, Equatable {
     /// Whether a drafter that can may draft the next round ahead, assuming these drafts will all
     /// be accepted (parallel drafting; only the draft service does).
     public var draftAhead: Bool
+    /// Candidate chains wanted (multi-draft; `Drafter.proposeCandidates`).
+    public var candidates: Int
 
-    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters, draftAhead: Bool = false) {
+    public init(sequence: Int, context: [Int32], count: Int, sampling: SamplingParameters, draftAhead: Bool = false, candidates: Int = 1) {
+        precondition(candidates >= 1)
         self.sequence = sequence; self.context = context; self.count = count; self.sampling = sampling; self.draftAhead = draftAhead
+        self.candidates = candidates
     }
 }

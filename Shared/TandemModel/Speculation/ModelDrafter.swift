@@ -12,7 +12,8 @@ public final class ModelDrafter: Drafter {
     /// Blocks run per draft token (all of the draft model's, or the first few of the target's).
     public let layers: Int
     private let cache: PagedKVCache
-    /// Random stream of the draft's own draws (the verifier's coins use others).
+    /// Random stream of the first candidate's draws; candidate c uses `drawStream + c` (the
+    /// verifier's coins use streams below it).
     static let drawStream: UInt64 = 0x80
 
     /// A separate draft model; refuses one whose vocabulary is not the target's.
@@ -35,6 +36,14 @@ public final class ModelDrafter: Drafter {
     }
 
     public func propose(_ requests: [DraftRequest]) throws -> [Int: [DraftToken]] {
+        try proposeCandidates(requests).compactMapValues(\.first)
+    }
+
+    /// One chain per candidate: chain 0 extends the sequence's own draft cache, the others extend
+    /// forks of it (`PagedKVCache.fork`) that end with the round. Greedy chains start from the
+    /// draft's most likely first tokens in order, then continue greedily; sampled chains are
+    /// independent samples, chain c drawing on its own random stream.
+    public func proposeCandidates(_ requests: [DraftRequest]) throws -> [Int: [[DraftToken]]] {
         var live: [DraftRequest] = []
         var batch: [ForwardRequest] = []
         for r in requests where r.count > 0 && !r.context.isEmpty {
@@ -42,31 +51,59 @@ public final class ModelDrafter: Drafter {
             live.append(r)
             batch.append(ForwardRequest(sequence: r.sequence, tokens: pending))
         }
-        var out: [Int: [DraftToken]] = [:]
-        var contexts = Dictionary(uniqueKeysWithValues: live.map { ($0.sequence, $0.context) })
-        while !batch.isEmpty {
-            let logits: [[[Float]]]
-            do {
-                logits = try model.forward(batch, cache: cache, layers: layers)
-            } catch {
-                // Out of draft cache: these sequences draft nothing more this round.
-                for r in batch { release(r.sequence) }
-                break
-            }
-            var next: [ForwardRequest] = []
-            for (i, request) in batch.enumerated() {
-                let r = live.first { $0.sequence == request.sequence }!
-                let context = contexts[r.sequence]!
-                let q = Sampler.distribution(logits: logits[i][0], history: context, parameters: r.sampling)
-                let token = r.sampling.temperature <= 0 ? q.tokens[0]
-                    : q.draw(CounterRNG.uniform(seed: r.sampling.seed, position: context.count, stream: Self.drawStream))
-                out[r.sequence, default: []].append(DraftToken(token: token, distribution: q))
-                contexts[r.sequence]!.append(token)
-                if out[r.sequence]!.count < r.count { next.append(ForwardRequest(sequence: r.sequence, tokens: [token])) }
-            }
-            batch = next
+        guard !batch.isEmpty, let first = try? model.forward(batch, cache: cache, layers: layers) else {
+            // Out of draft cache: these sequences draft nothing this round.
+            for r in live { release(r.sequence) }
+            return [:]
         }
+        var chains: [Chain] = []
+        var forks: [Int] = []
+        defer { for fork in forks { cache.release(fork) } }
+        for (i, r) in live.enumerated() {
+            let q = Sampler.distribution(logits: first[i][0], history: r.context, parameters: r.sampling)
+            let greedy = r.sampling.temperature <= 0
+            let ranked = greedy ? Sampler.mostLikely(logits: first[i][0], history: r.context, parameters: r.sampling, count: r.candidates) : []
+            for c in 0..<(greedy ? ranked.count : r.candidates) {
+                var cacheID = r.sequence
+                if c > 0 {
+                    cacheID = -1 - forks.count
+                    guard (try? cache.fork(r.sequence, into: cacheID)) != nil else { break }
+                    forks.append(cacheID)
+                }
+                let draft = greedy ? DraftToken.deterministic(ranked[c]) : DraftToken(token: Self.draw(q, r, depth: 0, candidate: c), distribution: q)
+                chains.append(Chain(request: r, candidate: c, cacheID: cacheID, drafts: [draft]))
+            }
+        }
+        // Then one more token per chain and call, for every chain together.
+        var active = chains.indices.filter { chains[$0].drafts.count < chains[$0].request.count }
+        while !active.isEmpty {
+            let batch = active.map { ForwardRequest(sequence: chains[$0].cacheID, tokens: [chains[$0].drafts.last!.token]) }
+            // Out of draft cache: the chains stop here.
+            guard let logits = try? model.forward(batch, cache: cache, layers: layers) else { break }
+            for (i, c) in active.enumerated() {
+                let r = chains[c].request
+                let q = Sampler.distribution(logits: logits[i][0], history: r.context + chains[c].drafts.map(\.token), parameters: r.sampling)
+                let token = r.sampling.temperature <= 0 ? q.tokens[0] : Self.draw(q, r, depth: chains[c].drafts.count, candidate: chains[c].candidate)
+                chains[c].drafts.append(DraftToken(token: token, distribution: q))
+            }
+            active = active.filter { chains[$0].drafts.count < chains[$0].request.count }
+        }
+        var out: [Int: [[DraftToken]]] = [:]
+        for chain in chains { out[chain.request.sequence, default: []].append(chain.drafts) }
         return out
+    }
+
+    private struct Chain {
+        var request: DraftRequest
+        var candidate: Int
+        /// The draft cache sequence the chain extends: the request's own, or a fork of it.
+        var cacheID: Int
+        var drafts: [DraftToken]
+    }
+
+    /// The sampled draft at `depth` after the context, on candidate `candidate`'s own stream.
+    private static func draw(_ q: TokenDistribution, _ r: DraftRequest, depth: Int, candidate: Int) -> Int32 {
+        q.draw(CounterRNG.uniform(seed: r.sampling.seed, position: r.context.count + depth, stream: drawStream + UInt64(candidate)))
     }
 
     public func release(_ sequence: Int) { cache.release(sequence) }

@@ -14,10 +14,16 @@ public final class PromptLookupDrafter: Drafter {
     }
 
     public func propose(_ requests: [DraftRequest]) -> [Int: [DraftToken]] {
-        var out: [Int: [DraftToken]] = [:]
+        proposeCandidates(requests).compactMapValues(\.first)
+    }
+
+    /// Continuations of several earlier occurrences: the first is `propose`'s; the others follow
+    /// older occurrences, then shorter n-grams, skipping any that is a prefix of one already taken.
+    public func proposeCandidates(_ requests: [DraftRequest]) -> [Int: [[DraftToken]]] {
+        var out: [Int: [[DraftToken]]] = [:]
         for r in requests {
-            let tokens = Self.lookup(r.context, count: r.count, maxNgram: maxNgram, minNgram: minNgram)
-            if !tokens.isEmpty { out[r.sequence] = tokens.map(DraftToken.deterministic) }
+            let chains = Self.lookup(r.context, count: r.count, maxNgram: maxNgram, minNgram: minNgram, candidates: r.candidates)
+            if !chains.isEmpty { out[r.sequence] = chains.map { $0.map(DraftToken.deterministic) } }
         }
         return out
     }
@@ -27,7 +33,14 @@ public final class PromptLookupDrafter: Drafter {
     /// Up to `count` tokens that followed the latest earlier occurrence of the context's last
     /// n tokens, for the largest n in `minNgram...maxNgram` that occurs.
     public static func lookup(_ context: [Int32], count: Int, maxNgram: Int, minNgram: Int) -> [Int32] {
-        guard count > 0 else { return [] }
+        lookup(context, count: count, maxNgram: maxNgram, minNgram: minNgram, candidates: 1).first ?? []
+    }
+
+    /// Up to `candidates` distinct continuations (each up to `count` tokens): occurrences of the
+    /// context's last n tokens latest first, for n from the largest in `minNgram...maxNgram` down.
+    public static func lookup(_ context: [Int32], count: Int, maxNgram: Int, minNgram: Int, candidates: Int) -> [[Int32]] {
+        guard count > 0, candidates > 0 else { return [] }
+        var chains: [[Int32]] = []
         for n in stride(from: min(maxNgram, context.count - 1), through: minNgram, by: -1) {
             let suffix = context[(context.count - n)...]
             // Latest occurrence first: recent text predicts the continuation best.
@@ -35,11 +48,15 @@ public final class PromptLookupDrafter: Drafter {
             while start >= 0 {
                 if context[start..<start + n].elementsEqual(suffix) {
                     let from = start + n
-                    return Array(context[from..<min(from + count, context.count)])
+                    let chain = Array(context[from..<min(from + count, context.count)])
+                    if !chains.contains(where: { $0.starts(with: chain) }) {
+                        chains.append(chain)
+                        if chains.count == candidates { return chains }
+                    }
                 }
                 start -= 1
             }
         }
-        return []
+        return chains
     }
 }

@@ -30,13 +30,19 @@ public enum SpeculativeVerifier {
     /// target's token (1 to k + 1 tokens).
     public static func greedy(drafts: [Int32], targetChoices: [Int32]) -> [Int32] {
         precondition(targetChoices.count == drafts.count + 1, "greedy verification needs k + 1 target choices for k drafts")
-        var out: [Int32] = []
-        for (j, draft) in drafts.enumerated() {
-            out.append(targetChoices[j])
-            if draft != targetChoices[j] { return out }
+        return greedy(candidates: [drafts]) { targetChoices[$0.count] }
+    }
+
+    /// Greedy verification over candidate chains: `choice(accepted)` is the target's argmax after
+    /// the sequence plus the tokens accepted so far, asked only for prefixes some chain shares.
+    /// The target's choices are accepted while some chain continues them, so the output is
+    /// exactly plain greedy decoding's. Returns the accepted drafts and the target's next token.
+    public static func greedy(candidates: [[Int32]], choice: ([Int32]) -> Int32) -> [Int32] {
+        var accepted: [Int32] = []
+        while true {
+            accepted.append(choice(accepted))
+            guard candidates.contains(where: { $0.starts(with: accepted) }) else { return accepted }
         }
-        out.append(targetChoices[drafts.count])
-        return out
     }
 
     /// One position among several candidates (possibly none): the chosen token and the index of
