@@ -124,6 +124,37 @@ final class ForwardPassTests: XCTestCase {
         XCTAssertLessThan(VectorMath.nmse(reused, expected), 1e-10)
     }
 
+    func testAForkContinuesBesideItsParentInOneCallAndCanReplaceIt() throws {
+        // 19 tokens in blocks of 8: two full blocks shared, the partial third copied.
+        let p = prompt(19, salt: 9)
+        let cache = PagedKVCache(config: model.config, capacityTokens: 256, blockSizeTokens: 8)
+        try cache.createSequence(0)
+        _ = try model.forward([ForwardRequest(sequence: 0, tokens: p)], cache: cache)
+        let free = cache.freeBlockCount
+        try cache.fork(0, into: -1)
+        XCTAssertEqual(cache.table(-1)!.blocks.prefix(2), cache.table(0)!.blocks.prefix(2))
+        XCTAssertNotEqual(cache.table(-1)!.blocks[2], cache.table(0)!.blocks[2])
+        XCTAssertEqual(cache.refcount(ofBlock: cache.table(0)!.blocks[0]), 2)
+        XCTAssertEqual(cache.freeBlockCount, free - 1, "only the partial block is copied")
+        // Parent and fork extend differently in one call; each matches a sequence computed alone.
+        let logits = try model.forward([ForwardRequest(sequence: 0, tokens: [1, 2, 3, 4, 5, 6], logitIndices: [5]),
+                                        ForwardRequest(sequence: -1, tokens: [7, 8], logitIndices: [1])], cache: cache)
+        for (tail, row) in [([Int32]([1, 2, 3, 4, 5, 6]), logits[0][0]), ([7, 8], logits[1][0])] {
+            let alone = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
+            try alone.createSequence(0)
+            let expected = try model.forward([ForwardRequest(sequence: 0, tokens: p + tail)], cache: alone)[0][0]
+            XCTAssertLessThan(VectorMath.nmse(row, expected), 1e-10, "tail \(tail)")
+        }
+        // The parent takes the fork's blocks; then both tables' blocks are back when it goes.
+        try cache.replace(0, with: -1)
+        XCTAssertNil(cache.table(-1))
+        XCTAssertEqual(cache.table(0)!.tokens, p + [7, 8])
+        XCTAssertEqual(cache.refcount(ofBlock: cache.table(0)!.blocks[0]), 1)
+        cache.release(0)
+        XCTAssertEqual(cache.freeBlockCount, cache.blockCount)
+        XCTAssertThrowsError(try cache.fork(5, into: -2))
+    }
+
     func testExportImportContinuesIdentically() throws {
         let p = prompt(19, salt: 8)
         let a = PagedKVCache(config: model.config, capacityTokens: 128, blockSizeTokens: 8)
