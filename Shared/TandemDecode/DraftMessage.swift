@@ -9,17 +9,20 @@ import TandemWire
 /// tokens accepted since the previous one.
 ///
 /// - `DRAFT_REQUEST` (0x43, decode → draft):
-///   `[TNDM01][0x43][{seq, round, method, keep, count, sampling, ahead?}][new token ids, int32 LE]` — the
+///   `[TNDM01][0x43][{seq, round, method, keep, count, sampling, ahead?, candidates?}][new token ids, int32 LE]` — the
 ///   draft worker's context for `seq` must hold `keep` tokens (0: start over); it appends the new
 ///   tokens and proposes up to `count` (1…16) drafts. `sampling` is the job's
 ///   `SamplingParameters` as JSON; `ahead` (default false): the draft worker may draft the next
-///   round ahead while this one is verified.
+///   round ahead while this one is verified; `candidates` (1…8, default 1): candidate chains
+///   wanted (multi-draft).
 /// - `DRAFT_PROPOSAL` (0x44, draft → decode):
-///   `[TNDM01][0x44][{seq, round, tokens, predrafted}][token ids][distribution]…` — `tokens` ids
-///   (0 to `count`); when the drafts were sampled, one more blob per draft with the distribution
-///   it was drawn from (int32 LE token, float64 LE weight, twelve bytes per entry); none when every
-///   draft is deterministic (a point mass). `predrafted`: the drafts were ready before the request
-///   came (parallel drafting).
+///   `[TNDM01][0x44][{seq, round, tokens, chains?, predrafted}][token ids][distribution]…` — `tokens` ids
+///   (0 to `count`) of the first chain; `chains` (default empty): the lengths of further
+///   candidate chains, whose ids follow the first chain's in the same blob; when the drafts were
+///   sampled, one more blob per token, in the same order, with the distribution it was drawn from
+///   (int32 LE token, float64 LE weight, twelve bytes per entry); none when every draft is
+///   deterministic (a point mass). `predrafted`: the drafts were ready before the request came
+///   (parallel drafting).
 /// - `DRAFT_CLOSE` (0x45, decode → draft): `[TNDM01][0x45][{seqs: [int]}]` — forget these sequences.
 /// - `DRAFT_ERROR` (0x46, draft → decode): `[TNDM01][0x46][{code, message, seq?, round?}]` —
 ///   `unknown_sequence` (its context is not `keep` tokens long: resend from 0),
@@ -37,6 +40,8 @@ public enum DraftMessage: Sendable, Equatable {
 
     /// Drafts per request at most (as `draft_tokens`).
     public static let maxDraftTokens = 16
+    /// Candidate chains per request at most (as `drafts`).
+    public static let maxCandidates = 8
     /// Sequences per DRAFT_CLOSE at most (a header holds 4096 elements).
     public static let maxClosedSequences = 1024
 
@@ -45,18 +50,21 @@ public enum DraftMessage: Sendable, Equatable {
         switch self {
         case .request(let r):
             let sampling = (try? JSONEncoder().encode(r.sampling)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            let header = MessagePackCodec.encode([
+            var fields: [String: WireValue] = [
                 "seq": .int(r.sequence), "round": .int(r.round), "method": .string(r.method.rawValue), "keep": .int(Int64(r.keep)),
                 "count": .int(Int64(r.count)), "sampling": .string(sampling), "ahead": .bool(r.ahead),
-            ])
-            return [tag, [Self.requestCommand], header, TokenIDBlob.encode(r.tokens)]
+            ]
+            if r.candidates > 1 { fields["candidates"] = .int(Int64(r.candidates)) }
+            return [tag, [Self.requestCommand], MessagePackCodec.encode(fields), TokenIDBlob.encode(r.tokens)]
         case .proposal(let p):
-            let header = MessagePackCodec.encode([
+            var fields: [String: WireValue] = [
                 "seq": .int(p.sequence), "round": .int(p.round), "tokens": .int(Int64(p.drafts.count)), "predrafted": .bool(p.predrafted),
-            ])
-            var frames = [tag, [Self.proposalCommand], header, TokenIDBlob.encode(p.drafts.map(\.token))]
-            if p.drafts.contains(where: { $0.distribution != .pointMass($0.token) }) {
-                frames += p.drafts.map { Self.encode($0.distribution) }
+            ]
+            if !p.alternatives.isEmpty { fields["chains"] = .array(p.alternatives.map { .int(Int64($0.count)) }) }
+            let all = p.chains.joined()
+            var frames = [tag, [Self.proposalCommand], MessagePackCodec.encode(fields), TokenIDBlob.encode(all.map(\.token))]
+            if all.contains(where: { $0.distribution != .pointMass($0.token) }) {
+                frames += all.map { Self.encode($0.distribution) }
             }
             return frames
         case .close(let sequences):
@@ -115,11 +123,12 @@ public enum DraftMessage: Sendable, Equatable {
             case .bool(let b)?: ahead = b
             default: throw WireError.invalidField("ahead", "a boolean")
             }
+            let candidates = header["candidates"] == nil ? 1 : Int(try int("candidates", 1...Int64(Self.maxCandidates)))
             guard blobs == 1 else { throw WireError.invalidField("tokens", "one blob of token ids, got \(blobs) blobs") }
             guard frames[3].count % 4 == 0 else { throw WireError.invalidField("tokens", "a token ids blob is a multiple of 4 bytes") }
             let tokens = try TokenIDBlob.decode(frames[3], count: frames[3].count / 4, field: "tokens")
             self = .request(DraftWireRequest(sequence: sequence, round: round, method: method, keep: keep, count: count, tokens: tokens,
-                                             sampling: sampling, ahead: ahead))
+                                             sampling: sampling, ahead: ahead, candidates: candidates))
         case Self.proposalCommand:
             let count = Int(try int("tokens", 0...Int64(Self.maxDraftTokens)))
             let predrafted: Bool
@@ -128,15 +137,34 @@ public enum DraftMessage: Sendable, Equatable {
             case .bool(let b)?: predrafted = b
             default: throw WireError.invalidField("predrafted", "a boolean")
             }
-            guard blobs == 1 || blobs == 1 + count else { throw WireError.invalidField("tokens", "\(blobs) blobs for \(count) drafts (1, or 1 + one distribution each)") }
-            let ids = try TokenIDBlob.decode(frames[3], count: count, field: "tokens")
-            var drafts: [DraftToken] = []
-            for (i, token) in ids.enumerated() {
-                let distribution = blobs == 1 ? TokenDistribution.pointMass(token) : try Self.decodeDistribution(frames[4 + i])
-                drafts.append(DraftToken(token: token, distribution: distribution))
+            var lengths = [count]
+            switch header["chains"] {
+            case nil: break
+            case .array(let values)? where values.count < Self.maxCandidates:
+                lengths += try values.map { value in
+                    guard let v = value.integer, (1...Int64(Self.maxDraftTokens)).contains(v) else {
+                        throw WireError.invalidField("chains", "lengths in 1...\(Self.maxDraftTokens)")
+                    }
+                    return Int(v)
+                }
+            default: throw WireError.invalidField("chains", "an array of at most \(Self.maxCandidates - 1) chain lengths")
             }
-            self = .proposal(DraftProposal(sequence: try int("seq", 0...Int64.max), round: try int("round", 0...Int64.max), drafts: drafts,
-                                           predrafted: predrafted))
+            let total = lengths.reduce(0, +)
+            guard blobs == 1 || blobs == 1 + total else { throw WireError.invalidField("tokens", "\(blobs) blobs for \(total) drafts (1, or 1 + one distribution each)") }
+            let ids = try TokenIDBlob.decode(frames[3], count: total, field: "tokens")
+            var chains: [[DraftToken]] = []
+            var next = 0
+            for length in lengths {
+                var chain: [DraftToken] = []
+                for i in next..<next + length {
+                    let distribution = blobs == 1 ? TokenDistribution.pointMass(ids[i]) : try Self.decodeDistribution(frames[4 + i])
+                    chain.append(DraftToken(token: ids[i], distribution: distribution))
+                }
+                chains.append(chain)
+                next += length
+            }
+            self = .proposal(DraftProposal(sequence: try int("seq", 0...Int64.max), round: try int("round", 0...Int64.max), drafts: chains[0],
+                                           alternatives: Array(chains.dropFirst()), predrafted: predrafted))
         case Self.closeCommand:
             guard blobs == 0 else { throw WireError.unexpectedBlobs(blobs) }
             guard case .array(let values)? = header["seqs"] else { throw WireError.missingField("seqs") }

@@ -15,10 +15,12 @@ public struct DraftWireRequest: Sendable, Equatable {
     public var sampling: SamplingParameters
     /// The draft worker may draft the next round ahead (PEARL).
     public var ahead: Bool
+    /// Candidate chains wanted (multi-draft).
+    public var candidates: Int
 
     public init(sequence: Int64, round: Int64, method: DraftMethod, keep: Int, count: Int, tokens: [Int32], sampling: SamplingParameters,
-                ahead: Bool = false) {
+                ahead: Bool = false, candidates: Int = 1) {
         self.sequence = sequence; self.round = round; self.method = method; self.keep = keep; self.count = count
-        self.tokens = tokens; self.sampling = sampling; self.ahead = ahead
+        self.tokens = tokens; self.sampling = sampling; self.ahead = ahead; self.candidates = candidates
     }
 }

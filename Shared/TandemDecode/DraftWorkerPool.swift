@@ -78,7 +78,8 @@ public final class DraftWorkerPool: @unchecked Sendable {
     public func answeredRounds(of sequence: Int) -> (all: Int, predrafted: Int, waitMicroseconds: Int) { answeredRounds[sequence] ?? (0, 0, 0) }
 
     /// Drafts from draft workers for the requests they can serve now; the rest are returned unserved.
-    public func propose(method: DraftMethod, _ requests: [DraftRequest]) -> (drafts: [Int: [DraftToken]], unserved: [DraftRequest]) {
+    /// Each sequence gets its candidate chains, the first first (one unless it asked for more).
+    public func propose(method: DraftMethod, _ requests: [DraftRequest]) -> (drafts: [Int: [[DraftToken]]], unserved: [DraftRequest]) {
         let now = ContinuousClock.now
         benchedUntil = benchedUntil.filter { $0.value > now }
         let live = liveEndpoints.filter { benchedUntil[$0] == nil && links[$0]?.refused.contains(method) != true }
@@ -93,7 +94,8 @@ public final class DraftWorkerPool: @unchecked Sendable {
             session.round += 1
             let message = DraftMessage.request(DraftWireRequest(
                 sequence: Int64(r.sequence), round: session.round, method: method, keep: session.sent, count: min(r.count, DraftMessage.maxDraftTokens),
-                tokens: Array(r.context[session.sent...]), sampling: r.sampling, ahead: r.draftAhead))
+                tokens: Array(r.context[session.sent...]), sampling: r.sampling, ahead: r.draftAhead,
+                candidates: min(r.candidates, DraftMessage.maxCandidates)))
             guard let link = link(endpoint), (try? link.socket.send(message.frames, wait: false)) == true else {
                 // No connection: gone, or not connected yet. Nothing was sent; next round tries again.
                 sessions[r.sequence] = nil
@@ -104,7 +106,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
             sessions[r.sequence] = session
             waiting[r.sequence] = (r, endpoint, session.round)
         }
-        var drafts: [Int: [DraftToken]] = [:]
+        var drafts: [Int: [[DraftToken]]] = [:]
         if !waiting.isEmpty { unserved += collect(&waiting, into: &drafts, method: method, deadline: now + settings.timeout) }
         // The whole wait stalled the step, so each answered sequence is charged all of it.
         let waited = ContinuousClock.now - now
@@ -162,7 +164,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
     /// Reads answers until every waiting request has one or the deadline passes; a worker that
     /// leaves requests unanswered at the deadline is benched and its socket dropped. Returns the
     /// requests answered with DRAFT_ERROR.
-    private func collect(_ waiting: inout [Int: (request: DraftRequest, endpoint: String, round: Int64)], into drafts: inout [Int: [DraftToken]],
+    private func collect(_ waiting: inout [Int: (request: DraftRequest, endpoint: String, round: Int64)], into drafts: inout [Int: [[DraftToken]]],
                          method: DraftMethod, deadline: ContinuousClock.Instant) -> [DraftRequest] {
         var refused: [DraftRequest] = []
         while !waiting.isEmpty {
@@ -183,7 +185,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
                             answeredRounds[sequence]!.predrafted += 1
                             counters.withLock { $0.predrafted += 1 }
                         }
-                        drafts[sequence] = Array(p.drafts.prefix(entry.request.count))
+                        drafts[sequence] = p.chains.prefix(entry.request.candidates).map { Array($0.prefix(entry.request.count)) }
                     case .error(let f):
                         guard let s = f.sequence.map(Int.init), let entry = waiting[s], entry.round == f.round ?? entry.round, entry.endpoint == endpoint else { continue }
                         waiting[s] = nil

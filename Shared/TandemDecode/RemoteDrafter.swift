@@ -15,9 +15,13 @@ public final class RemoteDrafter: Drafter {
     }
 
     public func propose(_ requests: [DraftRequest]) throws -> [Int: [DraftToken]] {
+        try proposeCandidates(requests).compactMapValues(\.first)
+    }
+
+    public func proposeCandidates(_ requests: [DraftRequest]) throws -> [Int: [[DraftToken]]] {
         var (drafts, unserved) = pool.propose(method: method, requests)
         if let fallback, !unserved.isEmpty {
-            drafts.merge(try fallback.propose(unserved)) { remote, _ in remote }
+            drafts.merge(try fallback.proposeCandidates(unserved)) { remote, _ in remote }
         }
         return drafts
     }

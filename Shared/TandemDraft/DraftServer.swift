@@ -167,15 +167,17 @@ public final class DraftServer: @unchecked Sendable {
             byMethod[p.request.method, default: []].append(p)
         }
         for (method, group) in byMethod {
-            // Drafts made ahead that fell short (cut off by a request) are continued from their end.
-            let proposed = (try? drafters[method]!.propose(group.map {
+            // Drafts made ahead that fell short (cut off by a request) are continued from their end,
+            // as one chain; otherwise as many candidate chains as asked.
+            let proposed = (try? drafters[method]!.proposeCandidates(group.map {
                 DraftRequest(sequence: $0.local, context: $0.context + $0.ready.map(\.token), count: $0.request.count - $0.ready.count,
-                             sampling: $0.request.sampling)
+                             sampling: $0.request.sampling, candidates: $0.ready.isEmpty ? $0.request.candidates : 1)
             })) ?? [:]
             for p in group {
-                let drafts = p.ready + (proposed[p.local] ?? [])
+                let chains = Self.fitted(proposed[p.local] ?? [])
+                let drafts = p.ready + (chains.first ?? [])
                 reply(p.identity, .proposal(DraftProposal(sequence: p.request.sequence, round: p.request.round, drafts: drafts,
-                                                          predrafted: !p.ready.isEmpty)))
+                                                          alternatives: Array(chains.dropFirst()), predrafted: !p.ready.isEmpty)))
                 answered.append((p, drafts))
             }
         }
@@ -209,6 +211,20 @@ public final class DraftServer: @unchecked Sendable {
                 sessions.setPredraft(p.key, contextTokens: p.context.count, drafts: drafts + chains[i])
             }
         }
+    }
+
+    /// The chains that fit one DRAFT_PROPOSAL: sampled drafts travel with a distribution blob each,
+    /// and a message has at most `ProtocolConstants.maxBlobFrames` blobs, the ids' included;
+    /// later chains are cut to fit.
+    static func fitted(_ chains: [[DraftToken]]) -> [[DraftToken]] {
+        guard chains.joined().contains(where: { $0.distribution != .pointMass($0.token) }) else { return chains }
+        var room = ProtocolConstants.maxBlobFrames - 1
+        var out: [[DraftToken]] = []
+        for chain in chains where room > 0 {
+            out.append(Array(chain.prefix(room)))
+            room -= out.last!.count
+        }
+        return out
     }
 
     /// Whether a message waits on the socket (without taking it).

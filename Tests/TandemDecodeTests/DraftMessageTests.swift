@@ -18,6 +18,11 @@ final class DraftMessageTests: XCTestCase {
                 DraftToken(token: 8, distribution: TokenDistribution(tokens: [8], weights: [2])),
             ], predrafted: true)),
             .proposal(DraftProposal(sequence: 1, round: 1, drafts: [])),
+            .request(DraftWireRequest(sequence: 2, round: 1, method: .earlyExit, keep: 3, count: 4, tokens: [1], sampling: sampled, candidates: 3)),
+            .proposal(DraftProposal(sequence: 2, round: 1, drafts: [.deterministic(4), .deterministic(9)],
+                                    alternatives: [[.deterministic(5)], [.deterministic(6), .deterministic(7), .deterministic(8)]])),
+            .proposal(DraftProposal(sequence: 2, round: 2, drafts: [DraftToken(token: 4, distribution: TokenDistribution(tokens: [4, 8], weights: [0.75, 0.25]))],
+                                    alternatives: [[DraftToken(token: 8, distribution: TokenDistribution(tokens: [4, 8], weights: [0.75, 0.25]))]])),
             .close(sequences: [1, 2, 99]),
             .error(DraftFailure(code: DraftFailure.unknownSequence, message: "send it from 0", sequence: 7, round: 3)),
             .error(DraftFailure(code: "bad_frame", message: "what")),
@@ -28,6 +33,8 @@ final class DraftMessageTests: XCTestCase {
         // Deterministic drafts travel without distribution blobs.
         XCTAssertEqual(messages[2].frames.count, 4)
         XCTAssertEqual(messages[3].frames.count, 6)
+        XCTAssertEqual(messages[6].frames.count, 4, "candidate chains share the ids blob")
+        XCTAssertEqual(messages[7].frames.count, 6, "one distribution per drafted token, every chain's")
     }
 
     func testMalformedFramesAreRefusedWithTypedErrors() throws {
@@ -65,6 +72,18 @@ final class DraftMessageTests: XCTestCase {
         refuses([proposal[0], proposal[1], proposal[2], [1, 0, 0, 0]], .invalidField)  // count says 2
         refuses(proposal + [[0]], .invalidField)  // 1 distribution for 2 drafts
         refuses(proposal + [Array(repeating: 0, count: 12), Array(repeating: 0, count: 12)], .invalidField)  // zero weights
+        refuses([request[0], request[1], header(with("candidates", .int(9))), request[3]], .invalidField)
+        refuses([request[0], request[1], header(with("candidates", .int(0))), request[3]], .invalidField)
+        let fields: [String: WireValue] = ["seq": .int(1), "round": .int(1), "tokens": .int(2), "predrafted": .bool(false)]
+        func chains(_ value: WireValue) -> [[UInt8]] {
+            var h = fields
+            h["chains"] = value
+            return [proposal[0], proposal[1], header(h), proposal[3]]
+        }
+        refuses(chains(.array([.int(1)])), .invalidField)  // 3 ids announced, 2 sent
+        refuses(chains(.array([.int(0)])), .invalidField)  // an empty chain
+        refuses(chains(.string("1")), .invalidField)
+        refuses(chains(.array(Array(repeating: .int(1), count: 8))), .invalidField)  // 9 chains
         refuses(proposal + [Array(repeating: 0, count: 12), Array(repeating: 0, count: 11)], .invalidField)
 
         let close = DraftMessage.close(sequences: [1]).frames

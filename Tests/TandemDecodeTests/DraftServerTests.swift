@@ -18,7 +18,7 @@ final class DraftServerTests: XCTestCase {
         let pool = DraftWorkerPool(settings: .init(timeout: .seconds(2), bench: .seconds(1)))
         pool.setEndpoints([server.endpoint])
         let first = DraftRequest(sequence: 1, context: context, count: 3, sampling: .greedy)
-        let drafts = try served(pool, .lookup, first)
+        let drafts = try served(pool, .lookup, first)[0]
         XCTAssertEqual(drafts.map(\.token), PromptLookupDrafter.lookup(context, count: 3, maxNgram: 3, minNgram: 2))
         XCTAssertEqual(drafts.map(\.token), [8, 1, 2])
         // Next round: two accepted tokens more; the server extends its context (a wrong keep
@@ -26,7 +26,7 @@ final class DraftServerTests: XCTestCase {
         let next = DraftRequest(sequence: 1, context: context + [8, 1], count: 2, sampling: .greedy)
         let (more, unserved) = pool.propose(method: .lookup, [next])
         XCTAssertTrue(unserved.isEmpty)
-        XCTAssertEqual(more[1]?.map(\.token), PromptLookupDrafter.lookup(next.context, count: 2, maxNgram: 3, minNgram: 2))
+        XCTAssertEqual(more[1]?.map { $0.map(\.token) }, [PromptLookupDrafter.lookup(next.context, count: 2, maxNgram: 3, minNgram: 2)])
         XCTAssertEqual(pool.answeredRounds(of: 1).all, 2)
         XCTAssertEqual(server.counters.errors, 0)
 
@@ -40,6 +40,19 @@ final class DraftServerTests: XCTestCase {
 
         pool.close(1)
         eventually(timeout: 5, "the closed sequence is forgotten") { server.counters.sessions == 0 }
+    }
+
+    func testTheServerProposesTheCandidateChainsAsked() throws {
+        let server = try DraftServer(drafters: [PromptLookupDrafter()])
+        defer { server.shutdown() }
+        let pool = DraftWorkerPool(settings: .init(timeout: .seconds(2), bench: .seconds(1)))
+        pool.setEndpoints([server.endpoint])
+        // "5 6" occurs three times before the end, followed by different tokens each time.
+        let repeated: [Int32] = [5, 6, 9, 1, 5, 6, 7, 8, 5, 6, 3, 2, 5, 6]
+        let chains = try served(pool, .lookup, DraftRequest(sequence: 4, context: repeated, count: 3, sampling: .greedy, candidates: 3))
+        let expected = PromptLookupDrafter.lookup(repeated, count: 3, maxNgram: 3, minNgram: 2, candidates: 3)
+        XCTAssertEqual(chains.map { $0.map(\.token) }, expected)
+        XCTAssertEqual(expected, [[3, 2, 5], [7, 8, 5], [9, 1, 5]])
     }
 
     func testADeadDraftServerCostsAtMostOneTimeoutAndIsThenLeftAlone() throws {
@@ -99,7 +112,7 @@ final class DraftServerTests: XCTestCase {
     }
 
     /// Proposes until the pool's connection is up (a fresh socket's first send may find none yet).
-    private func served(_ pool: DraftWorkerPool, _ method: DraftMethod, _ request: DraftRequest) throws -> [DraftToken] {
+    private func served(_ pool: DraftWorkerPool, _ method: DraftMethod, _ request: DraftRequest) throws -> [[DraftToken]] {
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
             if let drafts = pool.propose(method: method, [request]).drafts[request.sequence] { return drafts }
