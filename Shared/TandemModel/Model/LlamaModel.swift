@@ -112,8 +112,9 @@ public final class LlamaModel: @unchecked Sendable {
                 cache.key(block: block, layer: layer, slot: slot).update(from: scratch.k + t * kvDim, count: kvDim)
                 cache.value(block: block, layer: layer, slot: slot).update(from: scratch.v + t * kvDim, count: kvDim)
             }
-            attention(layer: layer, tokenCount: tokenCount, positions: positions, sequenceOfToken: sequenceOfToken,
-                      blockTables: blockTables, cache: cache, scratch: scratch)
+            PagedAttention.compute(layer: layer, shape: .init(heads: c.headCount, kvHeads: c.headCountKV, headDimension: hd, queryStride: dim),
+                                   q: scratch.q, out: scratch.attention, positions: positions, sequenceOfToken: sequenceOfToken,
+                                   blockTables: blockTables, cache: cache, pool: pool)
             scratch.xq.quantize(scratch.attention, count: tokenCount)
             Matmul.multiply([MatmulJob(weight: w.attentionOutput, output: h, outputStride: dim)],
                             x: scratch.attention, xq: scratch.xq, tokens: tokenCount, pool: pool)
@@ -181,51 +182,6 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         scratch.xq.quantize(scratch.h, count: tokens)
-    }
-
-    /// Causal grouped-query attention of every new token over its own sequence's cached
-    /// positions, parallel over (token, head).
-    private func attention(layer: Int, tokenCount: Int, positions: [Int], sequenceOfToken: [Int],
-                           blockTables: [[Int]], cache: PagedKVCache, scratch: ForwardScratch) {
-        let c = config
-        let hd = c.headDimension, dim = c.embeddingLength, kvStride = cache.kvDimension
-        let group = c.headCount / c.headCountKV
-        let scale = 1 / Float(hd).squareRoot()
-        let bs = cache.blockSizeTokens
-        let heads = c.headCount
-        nonisolated(unsafe) let q = scratch.q
-        nonisolated(unsafe) let out = scratch.attention
-        let maxPosition = positions.max()! + 1
-        pool.run(chunkCount: tokenCount * heads) { chunk in
-            let t = chunk / heads, head = chunk % heads
-            let kvHead = head / group
-            let table = blockTables[sequenceOfToken[t]]
-            let length = positions[t] + 1
-            let qh = UnsafePointer(q + t * dim + head * hd)
-            let o = out + t * dim + head * hd
-            // Block by block: a block's slots of one layer lie `kvDimension` floats apart.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: maxPosition) { scoresBuffer in
-                let scores = scoresBuffer.baseAddress!
-                var j = 0
-                for block in table where j < length {
-                    var k = UnsafePointer(cache.key(block: block, layer: layer, slot: 0) + kvHead * hd)
-                    for _ in 0..<min(bs, length - j) {
-                        scores[j] = VectorMath.dot(qh, k, count: hd) * scale
-                        k += kvStride
-                        j += 1
-                    }
-                }
-                VectorMath.softmax(scores, count: length)
-                o.initialize(repeating: 0, count: hd)
-                j = 0
-                for block in table where j < length {
-                    let n = min(bs, length - j)
-                    VectorMath.addWeightedRows(o, rows: cache.value(block: block, layer: layer, slot: 0) + kvHead * hd, stride: kvStride,
-                                               weights: scores + j, count: n, width: hd)
-                    j += n
-                }
-            }
-        }
     }
 }
 
