@@ -102,8 +102,11 @@ struct SpeculativeBenchmark {
 
     static func label(_ method: DraftMethod, drafts: Int) -> String { drafts > 1 ? "\(method.rawValue)×\(drafts)" : method.rawValue }
 
-    /// Runs every variant in order then in reverse, `rounds` times, and adds up each one's runs.
+    /// Runs every variant in order then in reverse, `rounds` times, and adds up each one's runs;
+    /// first one unmeasured run, so that every measured run finds the prompts' blocks in the
+    /// prefix cache alike (the first run alone would compute them).
     func runRow(_ variants: [Variant], _ measure: (Variant) throws -> Measurement) rethrows -> [Measurement] {
+        _ = try measure(variants[0])
         var measured = [Measurement](repeating: Measurement(), count: variants.count)
         for _ in 0..<rounds {
             for i in Array(variants.indices) + variants.indices.reversed() { measured[i].add(try measure(variants[i])) }
