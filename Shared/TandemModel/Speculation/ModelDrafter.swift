@@ -57,7 +57,7 @@ public final class ModelDrafter: Drafter {
             for (i, request) in batch.enumerated() {
                 let r = live.first { $0.sequence == request.sequence }!
                 let context = contexts[r.sequence]!
-                let q = Sampler.distribution(logits: logits[i][0], history: context, parameters: r.sampling)
+                let q = Sampler.distribution(logits: logits[i][0], history: context, parameters: r.sampling).compactedForDrafts()
                 let token = r.sampling.temperature <= 0 ? q.tokens[0]
                     : q.draw(CounterRNG.uniform(seed: r.sampling.seed, position: context.count, stream: Self.drawStream))
                 out[r.sequence, default: []].append(DraftToken(token: token, distribution: q))
