@@ -11,9 +11,9 @@ import TandemWire
 ///
 /// A method's requests go only to draft workers that offer it (they say so in their heartbeats'
 /// load, which the router's worker list carries). Each sequence sticks to one draft worker (which
-/// keeps its context and KV cache), so a round sends only the tokens accepted since the previous one. A draft worker that does not answer
-/// within `timeout` is benched for `bench` (one heartbeat interval) and its sequences are drafted
-/// by the caller's fallback meanwhile; a send to a worker with no live connection fails at once
+/// keeps its context and KV cache), so a round sends only the tokens accepted since the previous
+/// one. A draft worker that does not answer within `timeout` is benched for `bench` (one heartbeat
+/// interval) and its sequences are drafted by the caller's fallback meanwhile; a send to a worker with no live connection fails at once
 /// (`ZMQ_IMMEDIATE`), so a killed worker costs no wait at all.
 ///
 /// Threading: `propose` and `close` run on the decode engine's step thread only; the endpoint list
