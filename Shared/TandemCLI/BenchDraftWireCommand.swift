@@ -26,7 +26,8 @@ struct BenchDraftWireCommand: ParsableCommand {
     @Option(help: "Sampling temperature.") var temperature: Float = 0.8
     @Option(help: "Sampling seed.") var seed: UInt64 = 1
     @Option(name: .customLong("tail-mass"), help: "Mass the compact q may leave out (the drafters' setting: 1e-4).") var tailMass = 1e-4
-    @Option(name: .customLong("max-tokens"), help: "Compact q sizes to compare, comma-separated (the drafters' setting: 1024).") var maxTokensList = "1024"
+    @Option(name: .customLong("compact-sizes"), help: "Most tokens a compact q keeps, comma-separated sizes to compare (the drafters' setting: 1024).")
+    var compactSizes = "1024"
 
     struct Tally {
         var positions = 0
@@ -34,6 +35,20 @@ struct BenchDraftWireCommand: ParsableCommand {
         var wholeExpected = 0.0, compactExpected = 0.0
         var wholeAccepted = 0, compactAccepted = 0
         var compactEntriesMax = 0
+
+        /// One position: the whole q's figures (computed once for every size) and the compact q's.
+        mutating func add(whole: (entries: Int, expected: Double, accepted: Bool), compact: TokenDistribution, target: TokenDistribution,
+                          u: Double, seed: UInt64, position: Int) {
+            positions += 1
+            wholeBytes += 12 * whole.entries
+            wholeExpected += whole.expected
+            wholeAccepted += whole.accepted ? 1 : 0
+            let shipped = DraftMessage.proposal(DraftProposal(sequence: 0, round: 0, drafts: [DraftToken(token: compact.draw(u), distribution: compact)])).frames
+            compactBytes += shipped.count > 4 ? shipped[4].count : 0
+            compactEntriesMax = max(compactEntriesMax, compact.tokens.count)
+            compactExpected += BenchDraftWireCommand.overlap(target, compact)
+            compactAccepted += BenchDraftWireCommand.accepted(draft: compact, u: u, target: target, seed: seed, position: position) ? 1 : 0
+        }
     }
 
     func run() throws {
@@ -46,8 +61,8 @@ struct BenchDraftWireCommand: ParsableCommand {
         }
         let sampling = SamplingParameters(temperature: temperature, seed: seed)
         print("model \(file.path), \(threads) threads, temperature \(temperature), seed \(seed), load average \(BenchModelCommand.loadAverage())")
-        let sizes = maxTokensList.split(separator: ",").compactMap { Int($0) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }), tailMass >= 0, tailMass < 1 else { throw ValidationError("--max-tokens: sizes ≥ 1; --tail-mass in [0, 1)") }
+        let sizes = compactSizes.split(separator: ",").compactMap { Int($0) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }), tailMass >= 0, tailMass < 1 else { throw ValidationError("--compact-sizes: sizes ≥ 1; --tail-mass in [0, 1)") }
         let drafterNames = ["early-exit \(earlyExitLayers) layers", "model \(draftModel ?? "(itself)")"]
         var tallies = drafterNames.flatMap { name in sizes.map { (name: "\(name), ≤ \($0) tokens", tally: Tally()) } }
         for (n, text) in BenchGenerateCommand.prompts.enumerated() {
@@ -65,21 +80,14 @@ struct BenchDraftWireCommand: ParsableCommand {
                     let history = Array(all[..<position])
                     let target = Sampler.distribution(logits: p[i], history: history, parameters: promptSampling)
                     let whole = Sampler.distribution(logits: row, history: history, parameters: promptSampling)
-                  for (k, size) in sizes.enumerated() {
-                    let compact = whole.compactedForDrafts(tailMass: tailMass, maxTokens: size)
+                    // The draft's own draw (the drafters' stream), the same for the whole and the compact q.
                     let u = CounterRNG.uniform(seed: promptSampling.seed, position: position, stream: 0x80)
-                    var t = tallies[d * sizes.count + k].tally
-                    t.positions += 1
-                    t.wholeBytes += 12 * whole.tokens.count
-                    let shipped = DraftMessage.proposal(DraftProposal(sequence: 0, round: 0, drafts: [DraftToken(token: compact.draw(u), distribution: compact)])).frames
-                    t.compactBytes += shipped.count > 4 ? shipped[4].count : 0
-                    t.compactEntriesMax = max(t.compactEntriesMax, compact.tokens.count)
-                    t.wholeExpected += Self.overlap(target, whole)
-                    t.compactExpected += Self.overlap(target, compact)
-                    t.wholeAccepted += Self.accepted(draft: whole, u: u, target: target, seed: promptSampling.seed, position: position) ? 1 : 0
-                    t.compactAccepted += Self.accepted(draft: compact, u: u, target: target, seed: promptSampling.seed, position: position) ? 1 : 0
-                    tallies[d * sizes.count + k].tally = t
-                  }
+                    let wholeFigures = (entries: whole.tokens.count, expected: Self.overlap(target, whole),
+                                        accepted: Self.accepted(draft: whole, u: u, target: target, seed: promptSampling.seed, position: position))
+                    for (k, size) in sizes.enumerated() {
+                        tallies[d * sizes.count + k].tally.add(whole: wholeFigures, compact: whole.compactedForDrafts(tailMass: tailMass, maxTokens: size),
+                                                               target: target, u: u, seed: promptSampling.seed, position: position)
+                    }
                 }
             }
         }
