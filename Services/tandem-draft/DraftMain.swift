@@ -69,7 +69,7 @@ struct DraftMain: AsyncParsableCommand {
                                                                          idleTimeout: .seconds(idleTimeoutSeconds)))
         logger.info("drafting with \(server.methods.map(\.rawValue).sorted().joined(separator: ", ")) at \(server.endpoint)")
         let runtime = WorkerRuntime(configuration: options.configuration(service: "draft", defaultCapacity: 1, dataEndpoint: server.endpoint),
-                                    handler: DraftJobHandler(), logger: logger)
+                                    handler: DraftJobHandler(server: server), logger: logger)
         try await ServiceGroup(services: [runtime], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         server.shutdown()
     }

@@ -153,6 +153,9 @@ struct GenerateCommand: ParsableCommand {
                 " · speculative \(speculative?.rawValue ?? ""): acceptance \(String(format: "%.0f %%", $0.acceptanceRate * 100)),"
                     + " \(String(format: "%.2f", $0.tokensPerVerification)) tokens per verifying step (\($0.acceptedTokens)/\($0.draftedTokens) drafts)"
                     + ($0.remoteRounds.map { ", \($0) rounds from a draft worker" } ?? "")
+                    + ($0.undraftedRounds.flatMap { n in
+                        n > 0 ? "; no draft available for \(n) rounds (no draft worker offering it answered, none in process): those steps decoded plainly" : nil
+                    } ?? "")
             } ?? "")
             + " · job \(job.uuidString)\n"
         FileHandle.standardError.write(Data(summary.utf8))

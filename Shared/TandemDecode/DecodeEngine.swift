@@ -362,11 +362,14 @@ public final class DecodeEngine: @unchecked Sendable {
         cache.release(id)
         imports[id] = nil
         var stats = speculationBySequence.removeValue(forKey: id)
-        if let remote = drafters.values.lazy.compactMap({ $0 as? RemoteDrafter }).first, stats != nil {
-            let rounds = remote.pool.answeredRounds(of: id)
-            stats!.remoteRounds = rounds.all
-            stats!.predraftedRounds = rounds.predrafted
-            stats!.remoteWaitMilliseconds = Double(rounds.waitMicroseconds) / 1000
+        if let remote = drafters.values.lazy.compactMap({ $0 as? RemoteDrafter }).first {
+            let rounds = remote.pool.rounds(of: id)
+            // A sequence that never verified has stats only to say no drafter was there for it.
+            if stats == nil, rounds.undrafted > 0 { stats = SpeculationStats() }
+            stats?.remoteRounds = rounds.all
+            stats?.predraftedRounds = rounds.predrafted
+            stats?.remoteWaitMilliseconds = Double(rounds.waitMicroseconds) / 1000
+            stats?.undraftedRounds = rounds.undrafted
         }
         for drafter in drafters.values { drafter.release(id) }
         guard let sink = sinks.removeValue(forKey: id) else { return }

@@ -19,10 +19,12 @@ import TandemWire
 ///   `[TNDM01][0x44][{seq, round, tokens, chains?, predrafted}][token ids][distribution]…` — `tokens` ids
 ///   (0 to `count`) of the first chain; `chains` (default empty): the lengths of further
 ///   candidate chains, whose ids follow the first chain's in the same blob; when the drafts were
-///   sampled, one more blob per token, in the same order, with the distribution it was drawn from
-///   (int32 LE token, float64 LE weight, twelve bytes per entry); none when every draft is
-///   deterministic (a point mass). `predrafted`: the drafts were ready before the request came
-///   (parallel drafting).
+///   sampled, one more blob per token, in the same order, with the distribution it was drawn from,
+///   sparse: (int32 LE token, float32 LE weight) per token it can draw, eight bytes each, at most
+///   `maxDistributionTokens`; none when every draft is deterministic (a point mass). The weights
+///   are exactly the drafter's (it draws from Float32 weights,
+///   `TokenDistribution.compactedForDrafts`), so the verifier divides by the q the draft came
+///   from. `predrafted`: the drafts were ready before the request came (parallel drafting).
 /// - `DRAFT_CLOSE` (0x45, decode → draft): `[TNDM01][0x45][{seqs: [int]}]` — forget these sequences.
 /// - `DRAFT_ERROR` (0x46, draft → decode): `[TNDM01][0x46][{code, message, seq?, round?}]` —
 ///   `unknown_sequence` (its context is not `keep` tokens long: resend from 0),
@@ -44,6 +46,10 @@ public enum DraftMessage: Sendable, Equatable {
     public static let maxCandidates = 8
     /// Sequences per DRAFT_CLOSE at most (a header holds 4096 elements).
     public static let maxClosedSequences = 1024
+    /// Entries per draft distribution at most: a vocabulary of up to 131,072 tokens, whole (1 MiB).
+    public static let maxDistributionTokens = 131_072
+    /// Bytes per distribution entry: an int32 token and a float32 weight.
+    static let distributionEntryBytes = 8
 
     public var frames: [[UInt8]] {
         let tag = ProtocolConstants.versionTag
@@ -158,6 +164,10 @@ public enum DraftMessage: Sendable, Equatable {
                 var chain: [DraftToken] = []
                 for i in next..<next + length {
                     let distribution = blobs == 1 ? TokenDistribution.pointMass(ids[i]) : try Self.decodeDistribution(frames[4 + i])
+                    // A draft its own distribution could not have drawn would make the rejection rule divide by zero.
+                    guard distribution.probability(of: ids[i]) > 0 else {
+                        throw WireError.invalidField("distribution", "draft \(i) (token \(ids[i])) has no weight in its distribution")
+                    }
                     chain.append(DraftToken(token: ids[i], distribution: distribution))
                 }
                 chains.append(chain)
@@ -183,26 +193,46 @@ public enum DraftMessage: Sendable, Equatable {
         }
     }
 
+    /// The sparse blob of a draft distribution. Its weights must be Float32 values (as
+    /// `compactedForDrafts` makes them): a Double weight would be rounded here, and the verifier
+    /// would use another q than the draft was drawn from.
     static func encode(_ d: TokenDistribution) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: d.tokens.count * 12)
+        var bytes = [UInt8](repeating: 0, count: d.tokens.count * distributionEntryBytes)
         for (i, token) in d.tokens.enumerated() {
-            let t = UInt32(bitPattern: token), w = d.weights[i].bitPattern
-            for b in 0..<4 { bytes[12 * i + b] = UInt8(truncatingIfNeeded: t >> (8 * UInt32(b))) }
-            for b in 0..<8 { bytes[12 * i + 4 + b] = UInt8(truncatingIfNeeded: w >> (8 * UInt64(b))) }
+            let weight = Float(d.weights[i])
+            assert(Double(weight) == d.weights[i], "draft weights are Float32 values (TokenDistribution.compactedForDrafts)")
+            let t = UInt32(bitPattern: token), w = weight.bitPattern
+            for b in 0..<4 {
+                bytes[8 * i + b] = UInt8(truncatingIfNeeded: t >> (8 * UInt32(b)))
+                bytes[8 * i + 4 + b] = UInt8(truncatingIfNeeded: w >> (8 * UInt32(b)))
+            }
         }
         return bytes
     }
 
+    /// Reads a distribution blob, refusing (before allocating) one with more entries than any
+    /// vocabulary, and any entry with a negative or repeated token or a weight that is not a
+    /// finite positive number.
     static func decodeDistribution(_ blob: [UInt8]) throws -> TokenDistribution {
-        guard !blob.isEmpty, blob.count % 12 == 0 else { throw WireError.invalidField("distribution", "12-byte (token, weight) entries, at least one") }
-        var tokens: [Int32] = [], weights: [Double] = []
-        for i in 0..<blob.count / 12 {
-            let t = (0..<4).reduce(UInt32(0)) { $0 | UInt32(blob[12 * i + $1]) << (8 * UInt32($1)) }
-            let w = Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(blob[12 * i + 4 + $1]) << (8 * UInt64($1)) })
-            guard w.isFinite, w >= 0 else { throw WireError.invalidField("distribution", "weights are finite and non-negative") }
-            tokens.append(Int32(bitPattern: t)); weights.append(w)
+        guard !blob.isEmpty, blob.count % distributionEntryBytes == 0 else {
+            throw WireError.invalidField("distribution", "8-byte (int32 token, float32 weight) entries, at least one; got \(blob.count) bytes")
         }
-        guard weights.reduce(0, +) > 0 else { throw WireError.invalidField("distribution", "the weights sum to zero") }
+        let count = blob.count / distributionEntryBytes
+        guard count <= maxDistributionTokens else {
+            throw WireError.invalidField("distribution", "\(count) entries; at most \(maxDistributionTokens)")
+        }
+        var tokens: [Int32] = [], weights: [Double] = []
+        tokens.reserveCapacity(count); weights.reserveCapacity(count)
+        var seen = Set<Int32>(minimumCapacity: count)
+        for i in 0..<count {
+            let t = (0..<4).reduce(UInt32(0)) { $0 | UInt32(blob[8 * i + $1]) << (8 * UInt32($1)) }
+            let w = Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(blob[8 * i + 4 + $1]) << (8 * UInt32($1)) })
+            let token = Int32(bitPattern: t)
+            guard token >= 0 else { throw WireError.invalidField("distribution", "token ids are non-negative") }
+            guard w.isFinite, w > 0 else { throw WireError.invalidField("distribution", "weights are finite and positive (only the tokens a draft can draw)") }
+            guard seen.insert(token).inserted else { throw WireError.invalidField("distribution", "token \(token) appears twice") }
+            tokens.append(token); weights.append(Double(w))
+        }
         return TokenDistribution(tokens: tokens, weights: weights)
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import TandemClient
+import TandemModel
 
 /// Keeps a `DraftWorkerPool`'s endpoint list current: asks the router for its workers (QUERY
 /// `workers`) every `interval` and keeps the data-plane endpoints of the `draft` workers that are
-/// not draining. A draft worker that comes back is thus in use within one interval; one that dies
+/// not draining, with the draft methods each reported in its heartbeat's load. A draft worker that comes back is thus in use within one interval; one that dies
 /// is dropped by the pool at its first failed send or timeout, before the router notices.
 ///
 /// Why ask the router rather than have it name a draft worker in each DISPATCH: drafting is per
@@ -30,7 +31,7 @@ public final class DraftWorkerDirectory: Sendable {
                         client = try RouterClient(configuration: .init(routerEndpoint: routerEndpoint, replyTimeoutMilliseconds: 2000))
                     }
                     let answer = try client!.query(.workers) as? [String: Any]
-                    pool.setEndpoints(Self.draftEndpoints(answer?["workers"] as? [[String: Any]] ?? []))
+                    pool.setEndpoints(Self.draftOffers(answer?["workers"] as? [[String: Any]] ?? []))
                 } catch {
                     // The router is away: keep the last list (the pool drops dead workers itself).
                     client = nil
@@ -42,11 +43,16 @@ public final class DraftWorkerDirectory: Sendable {
         thread.start()
     }
 
-    /// The endpoints of the draft workers in the router's worker list that take work.
-    static func draftEndpoints(_ workers: [[String: Any]]) -> [String] {
-        workers.compactMap { w in
-            guard w["service"] as? String == "draft", w["draining"] as? Bool != true, let endpoint = w["endpoint"] as? String else { return nil }
-            return endpoint
-        }.sorted()
+    /// The endpoints of the draft workers in the router's worker list that take work, with the
+    /// methods each offers. A draft worker whose first heartbeat (its methods) has not reached the
+    /// router yet is left out until it has; method names this build does not know are skipped.
+    public static func draftOffers(_ workers: [[String: Any]]) -> [String: Set<DraftMethod>] {
+        var offers: [String: Set<DraftMethod>] = [:]
+        for w in workers {
+            guard w["service"] as? String == "draft", w["draining"] as? Bool != true, let endpoint = w["endpoint"] as? String,
+                  let methods = w["draft_methods"] as? [String] else { continue }
+            offers[endpoint] = Set(methods.compactMap(DraftMethod.init(rawValue:)))
+        }
+        return offers
     }
 }

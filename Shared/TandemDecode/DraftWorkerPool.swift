@@ -9,10 +9,11 @@ import TandemWire
 /// data-plane sockets and waits a bounded time for their proposals (docs/generate.md, "The draft
 /// service").
 ///
-/// Each sequence sticks to one draft worker (which keeps its context and KV cache), so a round
-/// sends only the tokens accepted since the previous one. A draft worker that does not answer
-/// within `timeout` is benched for `bench` (one heartbeat interval) and its sequences are drafted
-/// by the caller's fallback meanwhile; a send to a worker with no live connection fails at once
+/// A method's requests go only to draft workers that offer it (they say so in their heartbeats'
+/// load, which the router's worker list carries). Each sequence sticks to one draft worker (which
+/// keeps its context and KV cache), so a round sends only the tokens accepted since the previous
+/// one. A draft worker that does not answer within `timeout` is benched for `bench` (one heartbeat
+/// interval) and its sequences are drafted by the caller's fallback meanwhile; a send to a worker with no live connection fails at once
 /// (`ZMQ_IMMEDIATE`), so a killed worker costs no wait at all.
 ///
 /// Threading: `propose` and `close` run on the decode engine's step thread only; the endpoint list
@@ -37,8 +38,22 @@ public final class DraftWorkerPool: @unchecked Sendable {
         public var timeouts = 0
     }
 
+    /// What one sequence's rounds came to (kept until `close`).
+    public struct SequenceRounds: Sendable, Equatable {
+        /// Rounds a draft worker answered.
+        public var all = 0
+        /// Of those, rounds answered with drafts made ahead.
+        public var predrafted = 0
+        /// Time its steps waited for those answers.
+        public var waitMicroseconds = 0
+        /// Rounds no drafter served: no draft worker offering the method answered, and the decode
+        /// worker could not draft it itself (`noteUndrafted`), so the step decoded plainly.
+        public var undrafted = 0
+    }
+
     public let settings: Settings
-    private let endpoints = Mutex<[String]>([])
+    /// Live draft workers' data-plane endpoints and the methods each offers.
+    private let endpoints = Mutex<[String: Set<DraftMethod>]>([:])
     private let counters = Mutex(Counters())
 
     private struct Link {
@@ -58,7 +73,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
     private var links: [String: Link] = [:]
     private var benchedUntil: [String: ContinuousClock.Instant] = [:]
     private var sessions: [Int: Session] = [:]
-    private var answeredRounds: [Int: (all: Int, predrafted: Int, waitMicroseconds: Int)] = [:]
+    private var rounds: [Int: SequenceRounds] = [:]
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -66,23 +81,30 @@ public final class DraftWorkerPool: @unchecked Sendable {
         for link in links.values { link.socket.close() }
     }
 
-    /// The live draft workers' data-plane endpoints (from the router's worker list).
-    public func setEndpoints(_ list: [String]) { endpoints.withLock { $0 = list } }
+    /// The live draft workers' data-plane endpoints and their methods (from the router's worker list).
+    public func setEndpoints(_ offers: [String: Set<DraftMethod>]) { endpoints.withLock { $0 = offers } }
 
-    public var liveEndpoints: [String] { endpoints.withLock { $0 } }
+    /// The live draft workers that offer `method`, by endpoint.
+    public func liveEndpoints(offering method: DraftMethod) -> [String] {
+        endpoints.withLock { offers in offers.filter { $0.value.contains(method) }.keys.sorted() }
+    }
 
     public var currentCounters: Counters { counters.withLock { $0 } }
 
-    /// Rounds of `sequence` a draft worker answered, how many of them from drafts made ahead, and
-    /// how long its steps waited for those answers (kept until `close`).
-    public func answeredRounds(of sequence: Int) -> (all: Int, predrafted: Int, waitMicroseconds: Int) { answeredRounds[sequence] ?? (0, 0, 0) }
+    /// What `sequence`'s rounds came to so far.
+    public func rounds(of sequence: Int) -> SequenceRounds { rounds[sequence] ?? SequenceRounds() }
+
+    /// Records rounds of these sequences that got no drafts from anyone.
+    public func noteUndrafted(_ sequences: [Int]) {
+        for s in sequences { rounds[s, default: SequenceRounds()].undrafted += 1 }
+    }
 
     /// Drafts from draft workers for the requests they can serve now; the rest are returned unserved.
     /// Each sequence gets its candidate chains, the first first (one unless it asked for more).
     public func propose(method: DraftMethod, _ requests: [DraftRequest]) -> (drafts: [Int: [[DraftToken]]], unserved: [DraftRequest]) {
         let now = ContinuousClock.now
         benchedUntil = benchedUntil.filter { $0.value > now }
-        let live = liveEndpoints.filter { benchedUntil[$0] == nil && links[$0]?.refused.contains(method) != true }
+        let live = liveEndpoints(offering: method).filter { benchedUntil[$0] == nil && links[$0]?.refused.contains(method) != true }
         var waiting: [Int: (request: DraftRequest, endpoint: String, round: Int64)] = [:]
         var unserved: [DraftRequest] = []
         for r in requests {
@@ -111,7 +133,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
         // The whole wait stalled the step, so each answered sequence is charged all of it.
         let waited = ContinuousClock.now - now
         let micros = Int(waited.components.seconds * 1_000_000 + waited.components.attoseconds / 1_000_000_000_000)
-        for sequence in drafts.keys { answeredRounds[sequence]?.waitMicroseconds += micros }
+        for sequence in drafts.keys { rounds[sequence]?.waitMicroseconds += micros }
         for (sequence, entry) in waiting {
             // Timed out: the worker is benched and this sequence starts over elsewhere.
             sessions[sequence] = nil
@@ -126,7 +148,7 @@ public final class DraftWorkerPool: @unchecked Sendable {
 
     /// Tells the sequence's draft worker to forget it.
     public func close(_ sequence: Int) {
-        answeredRounds[sequence] = nil
+        rounds[sequence] = nil
         guard let session = sessions.removeValue(forKey: sequence), let link = links[session.endpoint] else { return }
         _ = try? link.socket.send(DraftMessage.close(sequences: [Int64(sequence)]).frames, wait: false)
     }
@@ -180,9 +202,9 @@ public final class DraftWorkerPool: @unchecked Sendable {
                         let sequence = Int(p.sequence)
                         guard let entry = waiting[sequence], entry.round == p.round, entry.endpoint == endpoint else { continue }
                         waiting[sequence] = nil
-                        answeredRounds[sequence, default: (0, 0, 0)].all += 1
+                        rounds[sequence, default: SequenceRounds()].all += 1
                         if p.predrafted {
-                            answeredRounds[sequence]!.predrafted += 1
+                            rounds[sequence]!.predrafted += 1
                             counters.withLock { $0.predrafted += 1 }
                         }
                         drafts[sequence] = p.chains.prefix(entry.request.candidates).map { Array($0.prefix(entry.request.count)) }

@@ -2,7 +2,8 @@ import TandemModel
 
 /// Drafts one method through the draft service (`DraftWorkerPool`), and with `fallback` (an
 /// in-process drafter of the same method, if the worker has one) for the sequences no draft
-/// worker serves this round; with neither, those sequences decode plainly this step. Driven by
+/// worker serves this round; with neither, those sequences decode plainly this step, and the
+/// pool counts the round as undrafted (the generation's result says so). Driven by
 /// the decode engine's step thread, as every `Drafter`.
 public final class RemoteDrafter: Drafter {
     public let method: DraftMethod
@@ -20,8 +21,11 @@ public final class RemoteDrafter: Drafter {
 
     public func proposeCandidates(_ requests: [DraftRequest]) throws -> [Int: [[DraftToken]]] {
         var (drafts, unserved) = pool.propose(method: method, requests)
-        if let fallback, !unserved.isEmpty {
+        guard !unserved.isEmpty else { return drafts }
+        if let fallback {
             drafts.merge(try fallback.proposeCandidates(unserved)) { remote, _ in remote }
+        } else {
+            pool.noteUndrafted(unserved.map(\.sequence))
         }
         return drafts
     }

@@ -11,10 +11,13 @@ public struct SpeculationStats: Codable, Sendable, Equatable {
     public var predraftedRounds: Int?
     /// Time this sequence's steps waited for those answers, in milliseconds.
     public var remoteWaitMilliseconds: Double?
+    /// Drafting rounds nobody could serve: no draft worker offering the method answered and the
+    /// decode worker cannot draft it itself, so those steps decoded plainly (nil: no draft service).
+    public var undraftedRounds: Int?
 
     enum CodingKeys: String, CodingKey {
         case verifications, draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens", remoteRounds = "remote_rounds"
-        case predraftedRounds = "predrafted_rounds", remoteWaitMilliseconds = "remote_wait_ms"
+        case predraftedRounds = "predrafted_rounds", remoteWaitMilliseconds = "remote_wait_ms", undraftedRounds = "undrafted_rounds"
     }
 
     public init(verifications: Int = 0, draftedTokens: Int = 0, acceptedTokens: Int = 0) {

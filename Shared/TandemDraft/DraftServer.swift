@@ -31,10 +31,14 @@ public final class DraftServer: @unchecked Sendable {
 
     public struct Counters: Sendable, Equatable {
         public var requests = 0
+        /// Requests answered with a DRAFT_PROPOSAL.
+        public var answered = 0
         /// Requests answered from drafts made ahead.
         public var predraftHits = 0
         public var errors = 0
         public var sessions = 0
+        /// Time spent answering requests (not drafting ahead, which yields to any request).
+        public var busy: Duration = .zero
     }
 
     /// Where decode workers connect, announced to the router in READY (`AdvertisedEndpoint`: the
@@ -46,6 +50,8 @@ public final class DraftServer: @unchecked Sendable {
 
     private let drafters: [DraftMethod: any Drafter]
     private let counterState = Mutex(Counters())
+    /// When `drafting()` last read the busy time, and what it read.
+    private let lastLoadReading = Mutex<(at: ContinuousClock.Instant, busy: Duration)>((.now, .zero))
     private let stopping = Atomic<Bool>(false)
     // Owned by the serving thread.
     private let context: ZMQContext
@@ -77,6 +83,18 @@ public final class DraftServer: @unchecked Sendable {
         thread.name = "tandem-draft-data"
         self.thread = thread
         thread.start()
+    }
+
+    /// The methods and load this worker reports with each heartbeat; the busy fraction covers the
+    /// time since the previous call (one heartbeat interval).
+    public func drafting(now: ContinuousClock.Instant = .now) -> WorkerLoad.Drafting {
+        let c = counters
+        let busy = lastLoadReading.withLock { last in
+            defer { last = (now, c.busy) }
+            let interval = now - last.at
+            return interval > .zero ? min(1, max(0, (c.busy - last.busy) / interval)) : 0
+        }
+        return WorkerLoad.Drafting(methods: methods.map(\.rawValue).sorted(), sessions: c.sessions, rounds: c.answered, busyFraction: busy)
     }
 
     /// Stops the serving thread (within its poll interval).
@@ -152,6 +170,7 @@ public final class DraftServer: @unchecked Sendable {
     /// Answers the pending requests (from drafts made ahead where they fit, else by drafting each
     /// method's requests together), then drafts ahead for them.
     private func draft(_ pending: [Pending]) {
+        let started = ContinuousClock.now
         var answered: [(Pending, [DraftToken])] = []
         var byMethod: [DraftMethod: [Pending]] = [:]
         for var p in pending {
@@ -180,6 +199,11 @@ public final class DraftServer: @unchecked Sendable {
                                                           alternatives: Array(chains.dropFirst()), predrafted: !p.ready.isEmpty)))
                 answered.append((p, drafts))
             }
+        }
+        let busy = ContinuousClock.now - started
+        counterState.withLock {
+            $0.answered += answered.count
+            $0.busy += busy
         }
         guard settings.parallelDrafting else { return }
         // Ahead: each model-drafted sequence's context plus all its drafts, one more token than

@@ -63,7 +63,7 @@ public enum GenerateRoutePlanner {
             let cachedTokens = cachedBlocks * (profile?.blockSizeTokens ?? 0)
             let uncached = (profile?.tokens ?? 0) - cachedTokens
             let blocksNeeded = profile.map { ($0.tokens + $0.blockSizeTokens - 1) / $0.blockSizeTokens - cachedBlocks } ?? 0
-            let roomy = worker.load.map { $0.freeBlocks >= blocksNeeded } ?? true
+            let roomy = worker.load?.kvCache.map { $0.freeBlocks >= blocksNeeded } ?? true
             let cost = uncached + policy.tokensPerSequence * worker.holding
             if let b = best {
                 let better = roomy != b.roomy ? roomy : cost != b.cost ? cost < b.cost : worker.lastDispatch < b.lastDispatch

@@ -66,6 +66,14 @@ extension Router {
                     acceptedTokens: reports.reduce(0) { $0 + $1.acceptedTokens }, remoteRounds: reports.reduce(0) { $0 + $1.remoteRounds },
                     unansweredRounds: reports.reduce(0) { $0 + $1.unansweredRounds }), to: &entry)
             }
+            let drafting = workers.compactMap { $0.load?.drafting }
+            if !drafting.isEmpty {
+                // The service's busy figure is its workers' mean: how much of the draft capacity is in use.
+                Self.addDrafting(WorkerLoad.Drafting(
+                    methods: Array(Set(drafting.flatMap(\.methods))).sorted(), sessions: drafting.reduce(0) { $0 + $1.sessions },
+                    rounds: drafting.reduce(0) { $0 + $1.rounds }, busyFraction: drafting.reduce(0) { $0 + $1.busyFraction } / Double(drafting.count)),
+                    to: &entry)
+            }
             return entry
         }
     }
@@ -82,6 +90,14 @@ extension Router {
         entry["tokens_per_step"] = s.verifications > 0 ? Double(s.acceptedTokens + s.verifications) / Double(s.verifications) : 0
     }
 
+    /// A draft worker's (or the draft service's) methods and load.
+    static func addDrafting(_ d: WorkerLoad.Drafting, to entry: inout [String: Any]) {
+        entry["draft_methods"] = d.methods
+        entry["draft_sessions"] = d.sessions
+        entry["draft_rounds"] = d.rounds
+        entry["draft_busy"] = d.busyFraction
+    }
+
     private func workerSummary() -> [[String: Any]] {
         let now = ContinuousClock.now
         return workerTable.values.sorted { ($0.ready.service, $0.registeredAt) < ($1.ready.service, $1.registeredAt) }.map { worker in
@@ -94,12 +110,15 @@ extension Router {
             if let name = worker.ready.name { entry["name"] = name }
             if let endpoint = worker.ready.dataEndpoint { entry["endpoint"] = endpoint }
             if let load = worker.load {
-                entry["kv_free_blocks"] = load.freeBlocks
-                entry["kv_total_blocks"] = load.totalBlocks
-                entry["sequences"] = load.runningSequences
-                entry["waiting_sequences"] = load.waitingSequences
-                entry["cached_prefixes"] = load.prefixHashes.count
+                if let kv = load.kvCache {
+                    entry["kv_free_blocks"] = kv.freeBlocks
+                    entry["kv_total_blocks"] = kv.totalBlocks
+                    entry["sequences"] = load.runningSequences
+                    entry["waiting_sequences"] = load.waitingSequences
+                    entry["cached_prefixes"] = load.prefixHashes.count
+                }
                 if let s = load.speculation { Self.addSpeculation(s, to: &entry) }
+                if let d = load.drafting { Self.addDrafting(d, to: &entry) }
             }
             return entry
         }

@@ -1,4 +1,4 @@
-import TandemDecode
+@testable import TandemDecode
 import TandemModel
 import TandemWire
 import XCTest
@@ -71,7 +71,7 @@ final class DraftMessageTests: XCTestCase {
         let proposal = DraftMessage.proposal(DraftProposal(sequence: 1, round: 1, drafts: [.deterministic(4), .deterministic(9)])).frames
         refuses([proposal[0], proposal[1], proposal[2], [1, 0, 0, 0]], .invalidField)  // count says 2
         refuses(proposal + [[0]], .invalidField)  // 1 distribution for 2 drafts
-        refuses(proposal + [Array(repeating: 0, count: 12), Array(repeating: 0, count: 12)], .invalidField)  // zero weights
+        refuses(proposal + [Array(repeating: 0, count: 8), Array(repeating: 0, count: 8)], .invalidField)  // zero weights
         refuses([request[0], request[1], header(with("candidates", .int(9))), request[3]], .invalidField)
         refuses([request[0], request[1], header(with("candidates", .int(0))), request[3]], .invalidField)
         let fields: [String: WireValue] = ["seq": .int(1), "round": .int(1), "tokens": .int(2), "predrafted": .bool(false)]
@@ -84,11 +84,67 @@ final class DraftMessageTests: XCTestCase {
         refuses(chains(.array([.int(0)])), .invalidField)  // an empty chain
         refuses(chains(.string("1")), .invalidField)
         refuses(chains(.array(Array(repeating: .int(1), count: 8))), .invalidField)  // 9 chains
-        refuses(proposal + [Array(repeating: 0, count: 12), Array(repeating: 0, count: 11)], .invalidField)
+        refuses(proposal + [Array(repeating: 0, count: 8), Array(repeating: 0, count: 7)], .invalidField)
 
         let close = DraftMessage.close(sequences: [1]).frames
         refuses(close + [[1]], .badFrame)
         refuses([close[0], close[1], header(["seqs": .array([.string("x")])])], .invalidField)
         refuses([close[0], close[1], header([:])], .missingField)
+    }
+
+    /// The (token, weight) entries of one distribution blob: int32 LE token, float32 LE weight.
+    static func blob(_ entries: [(Int32, Float)]) -> [UInt8] {
+        entries.flatMap { token, weight in
+            withUnsafeBytes(of: token.littleEndian, Array.init) + withUnsafeBytes(of: weight.bitPattern.littleEndian, Array.init)
+        }
+    }
+
+    func testSampledDraftsTravelAsSparseFloat32Distributions() throws {
+        // As a model drafter makes them: the sampler's distribution over the whole vocabulary, compacted.
+        let logits = (0..<49_152).map { Float(sin(Double($0) * 0.37)) * 6 }
+        let whole = Sampler.distribution(logits: logits, history: [], parameters: sampled)
+        let compact = whole.compactedForDrafts()
+        let draft = DraftToken(token: compact.draw(0.3), distribution: compact)
+        let message = DraftMessage.proposal(DraftProposal(sequence: 2, round: 5, drafts: [draft]))
+        XCTAssertEqual(try DraftMessage(frames: message.frames), message, "the verifier gets exactly the q the draft was drawn from")
+        XCTAssertEqual(message.frames[4].count, 8 * compact.tokens.count)
+        XCTAssertLessThanOrEqual(compact.tokens.count, 40, "top-k 40 of the sampling parameters")
+        XCTAssertEqual(Self.blob([(4, 0.75), (8, 0.25)]), DraftMessage.encode(TokenDistribution(tokens: [4, 8], weights: [0.75, 0.25])))
+    }
+
+    func testMalformedOrOversizedDistributionBlobsAreRefusedWithTypedErrors() throws {
+        let ids = DraftMessage.proposal(DraftProposal(sequence: 1, round: 1, drafts: [.deterministic(4)])).frames
+        func refuses(_ blob: [UInt8], _ why: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try DraftMessage(frames: ids + [blob]), why, file: file, line: line) { error in
+                guard case .invalidField("distribution", let message)? = error as? WireError else { return XCTFail("\(error)", file: file, line: line) }
+                XCTAssertFalse(message.isEmpty, file: file, line: line)
+            }
+        }
+        XCTAssertNoThrow(try DraftMessage(frames: ids + [Self.blob([(4, 1), (9, 0.5)])]))
+        refuses([], "empty")
+        refuses(Array(Self.blob([(4, 1)]).dropLast()), "not whole entries")
+        refuses(Self.blob([(4, 1), (-3, 0.5)]), "a negative token")
+        refuses(Self.blob([(4, 1), (9, 0)]), "a zero weight: sparse blobs list only tokens the draft can draw")
+        refuses(Self.blob([(4, 1), (9, -0.5)]), "a negative weight")
+        refuses(Self.blob([(4, 1), (9, .nan)]), "not a number")
+        refuses(Self.blob([(4, 1), (9, .infinity)]), "infinite")
+        refuses(Self.blob([(4, 1), (4, 0.5)]), "a token twice")
+        refuses(Self.blob([(9, 1)]), "the draft (4) has no weight in its own distribution")
+        // More entries than any vocabulary: refused before the entries are read.
+        let oversized = [UInt8](repeating: 0, count: 8 * (DraftMessage.maxDistributionTokens + 1))
+        XCTAssertThrowsError(try DraftMessage(frames: ids + [oversized])) { error in
+            XCTAssertEqual(error as? WireError, .invalidField("distribution", "\(DraftMessage.maxDistributionTokens + 1) entries; at most \(DraftMessage.maxDistributionTokens)"))
+            XCTAssertEqual((error as? WireError)?.code, .invalidField)
+        }
+        // A whole vocabulary is within the limit.
+        let whole = Self.blob((0..<49_152).map { (Int32($0), $0 == 4 ? 1 : 1e-3) })
+        XCTAssertEqual(try DraftMessage(frames: ids + [whole]).proposalDrafts?.first?.distribution.tokens.count, 49_152)
+    }
+}
+
+extension DraftMessage {
+    var proposalDrafts: [DraftToken]? {
+        if case .proposal(let p) = self { return p.drafts }
+        return nil
     }
 }

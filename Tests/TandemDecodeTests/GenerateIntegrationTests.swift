@@ -131,9 +131,14 @@ final class GenerateIntegrationTests: XCTestCase {
     }
 
     func assertMatchesLocal(_ streamed: Streamed, _ params: GenerateParameters, file: StaticString = #filePath, line: UInt = #line) throws {
+        try assertMatches(streamed, try local(params), params, file: file, line: line)
+    }
+
+    /// `expected`: `local(params)`, computed once where several runs share it.
+    func assertMatches(_ streamed: Streamed, _ expected: (ids: [Int32], text: String), _ params: GenerateParameters,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(streamed.final.state, "succeeded", "\(streamed.final)", file: file, line: line)
         let result = try XCTUnwrap(streamed.result, file: file, line: line)
-        let expected = try local(params)
         XCTAssertEqual(result.ids, expected.ids, "token ids of \(params)", file: file, line: line)
         XCTAssertEqual(result.text, expected.text, file: file, line: line)
         XCTAssertEqual(streamed.partials.map(\.text).joined(), expected.text, "the streamed text is the text", file: file, line: line)

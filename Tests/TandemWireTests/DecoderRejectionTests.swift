@@ -162,7 +162,7 @@ final class DecoderRejectionTests: XCTestCase {
         XCTAssertEqual(try WorkerMessage(frames: envelope.frames), .heartbeat(running: 2))
     }
 
-    func testBadLoadReportsAndPlacementsAreRefused() {
+    func testBadLoadReportsAndPlacementsAreRefused() throws {
         let load = WorkerLoad(freeBlocks: 1, totalBlocks: 2, blockSizeTokens: 16, runningSequences: 0, waitingSequences: 0, prefixHashes: [7])
         guard case .map(let good) = WorkerMessage.heartbeat(running: 0, load: load).envelope.header["load"] else { return XCTFail("load is a map") }
         func heartbeat(_ change: (inout [String: WireValue]) -> Void) -> [[UInt8]] {
@@ -178,6 +178,32 @@ final class DecoderRejectionTests: XCTestCase {
                              "more accepted than drafted")
         XCTAssertThrowsError(try WorkerMessage(frames: heartbeat { $0["spec_verifications"] = .int(-1) }), "negative count")
         XCTAssertThrowsError(try WorkerMessage(frames: Envelope(command: WorkerMessage.Command.heartbeat.rawValue, header: ["load": .int(1)]).frames))
+
+        // A draft worker's load: no KV cache, its methods and how busy it is.
+        let drafting = WorkerLoad(drafting: .init(methods: ["lookup"], sessions: 2, rounds: 5, busyFraction: 0.5))
+        guard case .map(let draftMap) = WorkerMessage.heartbeat(running: 0, load: drafting).envelope.header["load"] else { return XCTFail("load is a map") }
+        XCTAssertNil(draftMap["kv_free_blocks"])
+        func draftHeartbeat(_ change: (inout [String: WireValue]) -> Void) -> [[UInt8]] {
+            var map = draftMap
+            change(&map)
+            return Envelope(command: WorkerMessage.Command.heartbeat.rawValue, header: ["running": .int(0), "load": .map(map)]).frames
+        }
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_methods"] = .string("lookup") }), "methods are an array")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_methods"] = .array([.int(1)]) }), "method names are strings")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_methods"] = .array(Array(repeating: .string("x"), count: 17)) }), "too many methods")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_busy"] = .double(1.5) }), "busy above 1")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_busy"] = .double(.nan) }), "busy not a number")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_busy"] = .string("high") }), "busy not a number")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["draft_sessions"] = .int(-1) }), "negative sessions")
+        XCTAssertThrowsError(try WorkerMessage(frames: draftHeartbeat { $0["kv_free_blocks"] = .int(1) }), "part of a KV report")
+        // Keys a reader does not know, and method names it does not know, are carried or ignored.
+        let tolerated = try WorkerMessage(frames: draftHeartbeat {
+            $0["draft_queue_depth"] = .int(4)
+            $0["draft_methods"] = .array([.string("lookup"), .string("tree")])
+        })
+        XCTAssertEqual(tolerated, .heartbeat(running: 0, load: WorkerLoad(drafting: .init(methods: ["lookup", "tree"], sessions: 2, rounds: 5, busyFraction: 0.5))))
+        XCTAssertEqual(try WorkerMessage(frames: draftHeartbeat { $0["draft_busy"] = .int(1) }),
+                       .heartbeat(running: 0, load: WorkerLoad(drafting: .init(methods: ["lookup"], sessions: 2, rounds: 5, busyFraction: 1))))
         var dispatch = RouterMessage.dispatch(.init(job: WireSamples.job, attempt: 1, kind: "generate", params: "{}")).envelope
         dispatch.header["prefill"] = .string("elsewhere")
         XCTAssertThrowsError(try RouterMessage(frames: dispatch.frames)) {

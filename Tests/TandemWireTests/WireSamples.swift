@@ -40,6 +40,8 @@ enum WireSamples {
                                                 prefixHashes: [0, 1, UInt64.max, 0xCBF2_9CE4_8422_2325])),
         .heartbeat(running: 1, load: WorkerLoad(freeBlocks: 1, totalBlocks: 2, blockSizeTokens: 16, runningSequences: 1, waitingSequences: 0,
                                                 speculation: .init(verifications: 10, draftedTokens: 40, acceptedTokens: 30, remoteRounds: 9, unansweredRounds: 1))),
+        .heartbeat(running: 0, load: WorkerLoad(drafting: .init(methods: ["early-exit", "lookup", "model"], sessions: 12, rounds: 3400, busyFraction: 0.375))),
+        .heartbeat(running: 0, load: WorkerLoad(drafting: .init(methods: [], sessions: 0, rounds: 0, busyFraction: 0))),
         .disconnect(reason: "shutdown"),
         .disconnect(reason: nil),
         .release(job: job, attempt: 1, reason: "draining"),

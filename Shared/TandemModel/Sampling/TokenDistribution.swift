@@ -28,6 +28,32 @@ public struct TokenDistribution: Sendable, Equatable {
         self.init(tokens: tokens, weights: weights)
     }
 
+    /// The distribution a sampled draft is drawn from and shipped as: the most likely tokens that
+    /// hold `1 − tailMass` of the mass (at most `maxTokens` of them), with weights rounded to
+    /// Float32, as DRAFT_PROPOSAL carries them (docs/generate.md, "The draft service").
+    ///
+    /// Why this is still exact: the rejection rule yields the target distribution for any draft
+    /// distribution q, provided the draft is drawn from the very q the verifier divides by. A
+    /// drafter that draws from this value and ships it whole meets that on both sides of the
+    /// wire; the cut tail only costs acceptance (at most `tailMass` per draft). Expects the most
+    /// likely tokens first, as `Sampler.distribution` orders them; a point mass stays one.
+    public func compactedForDrafts(tailMass: Double = 1e-4, maxTokens: Int = 1024) -> TokenDistribution {
+        precondition(maxTokens >= 1 && tailMass >= 0 && tailMass < 1, "keep at least one token and less than all the mass away")
+        // Relative to the largest weight (1 already for a sampler's), so the top one survives rounding.
+        guard let largest = weights.max(), largest > 0 else { return self }
+        let enough = (1 - tailMass) * total
+        var kept: [Int32] = [], keptWeights: [Double] = []
+        var mass = 0.0
+        for (i, w) in weights.enumerated() where kept.count < maxTokens && mass < enough {
+            mass += w
+            let rounded = Double(Float(w / largest))
+            if rounded > 0 { kept.append(tokens[i]); keptWeights.append(rounded) }
+        }
+        // Never empty: the largest weight (rounded: 1) is kept unless the zeros before it, each
+        // below 1.5e-45 of it, already held 1 − tailMass of the mass.
+        return TokenDistribution(tokens: kept, weights: keptWeights)
+    }
+
     /// The token whose cumulative weight first exceeds `u · total` (`u` uniform in [0, 1)).
     public func draw(_ u: Double) -> Int32 {
         let target = u * total

@@ -60,7 +60,7 @@ public final class ModelDrafter: Drafter {
         var forks: [Int] = []
         defer { for fork in forks { cache.release(fork) } }
         for (i, r) in live.enumerated() {
-            let q = Sampler.distribution(logits: first[i][0], history: r.context, parameters: r.sampling)
+            let q = Sampler.distribution(logits: first[i][0], history: r.context, parameters: r.sampling).compactedForDrafts()
             let greedy = r.sampling.temperature <= 0
             let ranked = greedy ? Sampler.mostLikely(logits: first[i][0], history: r.context, parameters: r.sampling, count: r.candidates) : []
             for c in 0..<(greedy ? ranked.count : r.candidates) {
@@ -82,7 +82,7 @@ public final class ModelDrafter: Drafter {
             guard let logits = try? model.forward(batch, cache: cache, layers: layers) else { break }
             for (i, c) in active.enumerated() {
                 let r = chains[c].request
-                let q = Sampler.distribution(logits: logits[i][0], history: r.context + chains[c].drafts.map(\.token), parameters: r.sampling)
+                let q = Sampler.distribution(logits: logits[i][0], history: r.context + chains[c].drafts.map(\.token), parameters: r.sampling).compactedForDrafts()
                 let token = r.sampling.temperature <= 0 ? q.tokens[0] : Self.draw(q, r, depth: chains[c].drafts.count, candidate: chains[c].candidate)
                 chains[c].drafts.append(DraftToken(token: token, distribution: q))
             }
