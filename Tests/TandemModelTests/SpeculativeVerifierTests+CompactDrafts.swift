@@ -19,19 +19,4 @@ extension SpeculativeVerifierTests {
         XCTAssertGreaterThan(chiSquare(mismatched.counts, expected: dense(p, size: 6)), critical[5]! * 10,
                              "negative control: dividing by another q than the draws came from is not p")
     }
-
-    /// The verifier's token counts over `trials` single drafts drawn from `draft` and verified as
-    /// if drawn from `q`, and how many were accepted.
-    private func outcomes(drawingFrom draft: TokenDistribution, verifyingWith q: TokenDistribution) -> (counts: [Int], accepted: Int) {
-        var counts = [Int](repeating: 0, count: 6)
-        var accepted = 0
-        for trial in 0..<trials {
-            let seed = UInt64(trial)
-            let x = draw(draft, seed: seed, position: 7, candidate: 0)
-            let (token, candidate) = SpeculativeVerifier.choose(among: [DraftToken(token: x, distribution: q)], target: p, seed: seed, position: 7)
-            counts[Int(token)] += 1
-            if candidate != nil { accepted += 1 }
-        }
-        return (counts, accepted)
-    }
 }

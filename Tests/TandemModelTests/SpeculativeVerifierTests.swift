@@ -57,19 +57,26 @@ final class SpeculativeVerifierTests: XCTestCase {
         }
     }
 
-    func testOneDraftFollowsTheTargetDistribution() {
-        var counts = [Int](repeating: 0, count: 6), naive = [Int](repeating: 0, count: 6)
+    /// The verifier's token counts over `trials` single drafts drawn from `draft` and verified as
+    /// if drawn from `q`, the drafts' own counts, and how many were accepted.
+    func outcomes(drawingFrom draft: TokenDistribution, verifyingWith q: TokenDistribution) -> (counts: [Int], drawn: [Int], accepted: Int) {
+        var counts = [Int](repeating: 0, count: 6), drawn = [Int](repeating: 0, count: 6)
         var accepted = 0
         for trial in 0..<trials {
             let seed = UInt64(trial)
-            let x = draw(q, seed: seed, position: 7, candidate: 0)
+            let x = draw(draft, seed: seed, position: 7, candidate: 0)
             let (token, candidate) = SpeculativeVerifier.choose(among: [DraftToken(token: x, distribution: q)], target: p, seed: seed, position: 7)
             counts[Int(token)] += 1
-            naive[Int(x)] += 1
+            drawn[Int(x)] += 1
             if candidate != nil { accepted += 1 }
         }
+        return (counts, drawn, accepted)
+    }
+
+    func testOneDraftFollowsTheTargetDistribution() {
+        let (counts, drawn, accepted) = outcomes(drawingFrom: q, verifyingWith: q)
         XCTAssertLessThan(chiSquare(counts, expected: dense(p, size: 6)), critical[5]!)
-        XCTAssertGreaterThan(chiSquare(naive, expected: dense(p, size: 6)), critical[5]! * 10, "negative control: keeping every draft is not p")
+        XCTAssertGreaterThan(chiSquare(drawn, expected: dense(p, size: 6)), critical[5]! * 10, "negative control: keeping every draft is not p")
         // Acceptance rate is Σ min(p, q) = 0.1 + 0.1 + 0.2 + 0.1 + 0.05 + 0.04 = 0.59.
         XCTAssertEqual(Double(accepted) / Double(trials), 0.59, accuracy: 0.02)
     }
