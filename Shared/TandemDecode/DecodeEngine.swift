@@ -209,6 +209,7 @@ public final class DecodeEngine: @unchecked Sendable {
         // Alternative candidate chains' cache forks, by sequence and chain (nil: not forked);
         // all of them end with the step.
         var forks: [Int: [Int?]] = [:]
+        var nextFork = -1
         defer { for id in forks.values.joined() { if let id { cache.release(id) } } }
         do {
             var requests: [ForwardRequest] = []
@@ -239,7 +240,8 @@ public final class DecodeEngine: @unchecked Sendable {
                 // chain whose fork fails is not verified; the others still are.
                 let last = tokens[tokens.count - 1 - item.draftedTokens]
                 for chain in item.alternativeDrafts {
-                    let id = -1 - forks.values.reduce(0) { $0 + $1.count }
+                    let id = nextFork
+                    nextFork -= 1
                     let forked = (try? cache.fork(item.sequence, into: id)) != nil
                     forks[item.sequence, default: []].append(forked ? id : nil)
                     if forked { requests.append(ForwardRequest(sequence: id, tokens: [last] + chain, logitIndices: Array(0...chain.count))) }

@@ -13,8 +13,8 @@ import TandemWire
 /// load, which the router's worker list carries). Each sequence sticks to one draft worker (which
 /// keeps its context and KV cache), so a round sends only the tokens accepted since the previous
 /// one. A draft worker that does not answer within `timeout` is benched for `bench` (one heartbeat
-/// interval) and its sequences are drafted by the caller's fallback meanwhile; a send to a worker with no live connection fails at once
-/// (`ZMQ_IMMEDIATE`), so a killed worker costs no wait at all.
+/// interval) and its sequences are drafted by the caller's fallback meanwhile; a send to a worker
+/// with no live connection fails at once (`ZMQ_IMMEDIATE`), so a killed worker costs no wait.
 ///
 /// Threading: `propose` and `close` run on the decode engine's step thread only; the endpoint list
 /// comes from `DraftWorkerDirectory`'s thread through a mutex.

@@ -44,8 +44,9 @@ enum PagedAttention {
             let run = runs[chunk / shape.heads], head = chunk % shape.heads
             let kvHead = head / group
             let table = blockTables[sequenceOfToken[run.lowerBound]]
-            let lengths = run.map { positions[$0] + 1 }
-            let width = lengths.max()!
+            // Token t attends to keys 0...positions[t]; the run's scores rows are `width` wide.
+            var width = 0
+            for t in run { width = max(width, positions[t] + 1) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: run.count * width) { buffer in
                 let scores = buffer.baseAddress!
                 // Scores, key by key: each key row is read once for every query of the run.
@@ -53,23 +54,23 @@ enum PagedAttention {
                 for block in table where j < width {
                     var k = UnsafePointer(cache.key(block: block, layer: layer, slot: 0) + kvHead * hd)
                     for _ in 0..<min(bs, width - j) {
-                        for (r, t) in run.enumerated() where j < lengths[r] {
+                        for (r, t) in run.enumerated() where j <= positions[t] {
                             scores[r * width + j] = VectorMath.dot(q + t * shape.queryStride + head * hd, k, count: hd) * scale
                         }
                         k += kvStride
                         j += 1
                     }
                 }
-                for r in run.indices.map({ $0 - run.lowerBound }) { VectorMath.softmax(scores + r * width, count: lengths[r]) }
+                for (r, t) in run.enumerated() { VectorMath.softmax(scores + r * width, count: positions[t] + 1) }
                 // Weighted values, block by block: each value block is read once for every query.
                 for t in run { (out + t * shape.queryStride + head * hd).initialize(repeating: 0, count: hd) }
                 j = 0
                 for block in table where j < width {
                     let n = min(bs, width - j)
                     let values = UnsafePointer(cache.value(block: block, layer: layer, slot: 0) + kvHead * hd)
-                    for (r, t) in run.enumerated() where j < lengths[r] {
+                    for (r, t) in run.enumerated() where j <= positions[t] {
                         VectorMath.addWeightedRows(out + t * shape.queryStride + head * hd, rows: values, stride: kvStride,
-                                                   weights: scores + r * width + j, count: min(n, lengths[r] - j), width: hd)
+                                                   weights: scores + r * width + j, count: min(n, positions[t] + 1 - j), width: hd)
                     }
                     j += n
                 }

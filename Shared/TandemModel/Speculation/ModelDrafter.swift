@@ -71,7 +71,7 @@ public final class ModelDrafter: Drafter {
                     forks.append(cacheID)
                 }
                 let draft = greedy ? DraftToken.deterministic(ranked[c]) : DraftToken(token: Self.draw(q, r, depth: 0, candidate: c), distribution: q)
-                chains.append(Chain(request: r, candidate: c, cacheID: cacheID, drafts: [draft]))
+                chains.append(Chain(request: r, candidate: c, cacheID: cacheID, context: r.context + [draft.token], drafts: [draft]))
             }
         }
         // Then one more token per chain and call, for every chain together.
@@ -82,9 +82,10 @@ public final class ModelDrafter: Drafter {
             guard let logits = try? model.forward(batch, cache: cache, layers: layers) else { break }
             for (i, c) in active.enumerated() {
                 let r = chains[c].request
-                let q = Sampler.distribution(logits: logits[i][0], history: r.context + chains[c].drafts.map(\.token), parameters: r.sampling).compactedForDrafts()
+                let q = Sampler.distribution(logits: logits[i][0], history: chains[c].context, parameters: r.sampling).compactedForDrafts()
                 let token = r.sampling.temperature <= 0 ? q.tokens[0] : Self.draw(q, r, depth: chains[c].drafts.count, candidate: chains[c].candidate)
                 chains[c].drafts.append(DraftToken(token: token, distribution: q))
+                chains[c].context.append(token)
             }
             active = active.filter { chains[$0].drafts.count < chains[$0].request.count }
         }
@@ -98,6 +99,8 @@ public final class ModelDrafter: Drafter {
         var candidate: Int
         /// The draft cache sequence the chain extends: the request's own, or a fork of it.
         var cacheID: Int
+        /// The request's context followed by the chain's drafts (the sampler's history).
+        var context: [Int32]
         var drafts: [DraftToken]
     }
 
