@@ -1,5 +1,6 @@
 #include "CTandemKernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +43,11 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
-/// Per row (lane), hsum's order: ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)), then the offsets.
-static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6,
-                           __m256 a7, __m256 offsets) {
-    const __m256 even = _mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6));
-    const __m256 odd = _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7));
-    return _mm256_add_ps(_mm256_add_ps(even, odd), offsets);
+static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
 }
 
 /// The panel's rows that exist (the last panel of a matrix may be padded).
@@ -58,60 +58,79 @@ static inline void store_panel(__m256 v, float *out, int rows_left) {
     for (int r = 0; r < rows_left; r++) out[r] = tmp[r];
 }
 
-// Q8_0 panels store w+128 (unsigned). VNNI multiplies that directly and starts each sum at −128·Σy
-// of the four activations; AVX2 (`vpmaddubsw` would saturate on 255·127 pairs) recovers w.
-#define Q8_PRODUCT_avx2(v, y, correction) ({                                                              \
-    const __m256i w_ = _mm256_xor_si256((v), _mm256_set1_epi8((char)0x80));                             \
-    PRODUCT_AVX2(_mm256_sign_epi8(w_, w_), _mm256_sign_epi8((y), w_)); })
-#define Q8_PRODUCT_vnni(v, y, correction) _mm256_dpbusd_epi32(_mm256_set1_epi32(correction), (v), (y))
-#define Q8_CORRECTIONS_avx2(y, blocks, corrections) (void)corrections;
-#define Q8_CORRECTIONS_vnni(y, blocks, corrections)                                                      \
-    for (int i = 0; i < (blocks); i++) {                                                                 \
-        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1),           \
-                                                 _mm256_loadu_si256((const __m256i *)((y) + 32 * i)));   \
-        _mm256_storeu_si256((__m256i *)((corrections) + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), \
-                                                                                 _mm256_slli_epi32(sums, 7))); \
-    }
+// One block of a panel times one token, as eight exact 32-bit sums (lane r: row r's 32 products).
+// `q[c]` holds bytes 4c…4c+3 of every row's block (Q4_1: q[c] the low nibbles of chunk c, q[c+4]
+// its high nibbles; Q8_0: the values plus 128), `y` the token's 32 activation bytes.
+// Q4_1 on AVX2: eight `vpmaddubsw` summed in 16 bits (each pair sum ≤ 2·15·127, eight of them
+// < 2¹⁵), widened once. With VNNI: `vpdpbusd` in two chains (their latency, not their count, bounds
+// one chain of eight).
+#define Q4_BLOCK_avx2(q, y, correction) ({                                                               \
+    __m256i t_ = _mm256_maddubs_epi16((q)[0], _mm256_set1_epi32(load_i32((y))));                        \
+    for (int c_ = 1; c_ < 8; c_++)                                                                       \
+        t_ = _mm256_add_epi16(t_, _mm256_maddubs_epi16((q)[c_], _mm256_set1_epi32(load_i32((y) + 4 * c_)))); \
+    _mm256_madd_epi16(t_, _mm256_set1_epi16(1)); })
+#define VNNI_CHAINS(q, y, start) ({                                                                      \
+    __m256i e_ = _mm256_dpbusd_epi32((start), (q)[0], _mm256_set1_epi32(load_i32((y))));                 \
+    __m256i o_ = _mm256_dpbusd_epi32(_mm256_setzero_si256(), (q)[1], _mm256_set1_epi32(load_i32((y) + 4))); \
+    for (int c_ = 2; c_ < 8; c_ += 2) {                                                                  \
+        e_ = _mm256_dpbusd_epi32(e_, (q)[c_], _mm256_set1_epi32(load_i32((y) + 4 * c_)));                \
+        o_ = _mm256_dpbusd_epi32(o_, (q)[c_ + 1], _mm256_set1_epi32(load_i32((y) + 4 * c_ + 4)));        \
+    }                                                                                                    \
+    _mm256_add_epi32(e_, o_); })
+#define Q4_BLOCK_vnni(q, y, correction) VNNI_CHAINS(q, y, _mm256_setzero_si256())
+// Q8_0 stores w+128 (unsigned). VNNI multiplies that directly and starts the sum at −128·Σy (the
+// block's `correction`); AVX2 (`vpmaddubsw` would saturate on 255·127 pairs) recovers w and
+// multiplies |w| by sign(w)·y.
+#define Q8_BLOCK_avx2(q, y, correction) ({                                                               \
+    __m256i t_ = _mm256_setzero_si256();                                                                 \
+    for (int c_ = 0; c_ < 8; c_++) {                                                                     \
+        const __m256i w_ = _mm256_xor_si256((q)[c_], _mm256_set1_epi8((char)0x80));                      \
+        t_ = _mm256_add_epi32(t_, PRODUCT_AVX2(_mm256_sign_epi8(w_, w_),                                 \
+                                               _mm256_sign_epi8(_mm256_set1_epi32(load_i32((y) + 4 * c_)), w_))); \
+    }                                                                                                    \
+    t_; })
+#define Q8_BLOCK_vnni(q, y, correction) VNNI_CHAINS(q, y, _mm256_set1_epi32(correction))
+#define Q8_CORRECTION_avx2(y) 0
+#define Q8_CORRECTION_vnni(y) (-128 * hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), \
+                                                                    _mm256_loadu_si256((const __m256i *)(y)))))
 
-// The kernel family, once per instruction set. Signed × signed (Q8_0) uses |q| · (sign(q)·y).
+// The kernel family, once per instruction set. Every product is summed exactly in integers over its
+// 32-value block, then scaled in floats once per block and row: acc = fma(Σ, d·dₓ, acc), the Q4_1
+// offsets m·s summed apart, acc + offsets at the end. The row kernels, the panel kernels for any
+// number of tokens per pass, both instruction sets and the scalar fallback therefore agree bit
+// for bit, so a token's logits never depend on what shares its forward call.
 #define DEFINE_KERNELS(SUFFIX, TARGET, PRODUCT)                                                          \
 TARGET static float dot_q4_1_##SUFFIX(const void *w, const int8_t *xq, const float *xd, const float *xs, \
                                       int blocks) {                                                      \
     const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc = _mm256_setzero_ps();                                                                    \
-    float offsets = 0;                                                                                   \
+    float acc = 0, offsets = 0;                                                                          \
     for (int i = 0; i < blocks; i++, b += 20) {                                                          \
         const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));                            \
-        const __m256i s = PRODUCT(unpack_nibbles(b + 4), y);                                             \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);     \
-        offsets += half_to_float(b + 2) * xs[i];                                                         \
+        const int32_t sum = hsum_i32(PRODUCT(unpack_nibbles(b + 4), y));                                 \
+        acc = fmaf((float)sum, half_to_float(b) * xd[i], acc);                                           \
+        offsets = fmaf(half_to_float(b + 2), xs[i], offsets);                                            \
     }                                                                                                    \
-    return hsum(acc) + offsets;                                                                          \
+    return acc + offsets;                                                                                \
 }                                                                                                        \
 TARGET static float dot_q8_0_##SUFFIX(const void *w, const int8_t *xq, const float *xd, int blocks) {    \
     const uint8_t *b = (const uint8_t *)w;                                                               \
-    __m256 acc = _mm256_setzero_ps();                                                                    \
+    float acc = 0;                                                                                       \
     for (int i = 0; i < blocks; i++, b += 34) {                                                          \
         const __m256i q = _mm256_loadu_si256((const __m256i *)(b + 2));                                  \
         const __m256i y = _mm256_loadu_si256((const __m256i *)(xq + 32 * i));                            \
-        const __m256i s = PRODUCT(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));                       \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half_to_float(b) * xd[i]), acc);     \
+        const int32_t sum = hsum_i32(PRODUCT(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q)));           \
+        acc = fmaf((float)sum, half_to_float(b) * xd[i], acc);                                           \
     }                                                                                                    \
-    return hsum(acc);                                                                                    \
+    return acc;                                                                                          \
 }                                                                                                        \
-/* Panels of 8 rows (layout in CTandemKernels.h): lane r of every vector is row r of the panel.    \
-   Per row this is dot_q4_1's arithmetic in the same order: accumulator j holds what lane j of      \
-   dot_q4_1's accumulator holds, and the final sum adds them as hsum does. One pass unpacks a        \
-   block once for `nt` tokens (a constant where it is inlined). */                                  \
+/* Panels of 8 rows (layout in CTandemKernels.h): lane r of every vector is row r of the panel. One  \
+   pass unpacks a block once for `nt` tokens (a constant where it is inlined). */                       \
 TARGET static inline __attribute__((always_inline)) void panel_q4_1_pass_##SUFFIX(                      \
         const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
         const float *const *yd, const float *const *ys, float *const *out, int rows_left) {              \
     const __m256i low = _mm256_set1_epi8(0x0F);                                                          \
-    __m256 a[MAX_PASS_TOKENS][8], offsets[MAX_PASS_TOKENS];                                              \
-    for (int u = 0; u < nt; u++) {                                                                       \
-        offsets[u] = _mm256_setzero_ps();                                                                \
-        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
-    }                                                                                                    \
+    __m256 acc[MAX_PASS_TOKENS], offsets[MAX_PASS_TOKENS];                                               \
+    for (int u = 0; u < nt; u++) acc[u] = offsets[u] = _mm256_setzero_ps();                              \
     for (int i = 0; i < blocks; i++, b += 160) {                                                         \
         if (b + PREFETCH_BYTES + 160 <= end) {                                                           \
             _mm_prefetch((const char *)(b + PREFETCH_BYTES), _MM_HINT_T0);                               \
@@ -120,54 +139,25 @@ TARGET static inline __attribute__((always_inline)) void panel_q4_1_pass_##SUFFI
         }                                                                                                \
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));                           \
         const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16)));                    \
-        __m256i q[8];  /* q[c]: low nibbles of chunk c (lane j = c); q[c+4]: high (lane j = c+4) */     \
+        __m256i q[8];                                                                                    \
         for (int c = 0; c < 4; c++) {                                                                    \
             const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * c));                    \
             q[c] = _mm256_and_si256(v, low);                                                             \
             q[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);                                   \
         }                                                                                                \
         for (int u = 0; u < nt; u++) {                                                                   \
-            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
+            const __m256i sum = Q4_BLOCK_##SUFFIX(q, y[u] + 32 * i, 0);                                  \
+            acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i])), acc[u]); \
             offsets[u] = _mm256_fmadd_ps(m, _mm256_set1_ps(ys[u][i]), offsets[u]);                       \
-            for (int j = 0; j < 8; j++)                                                                  \
-                a[u][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(PRODUCT(q[j],                               \
-                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * j)))), dx, a[u][j]);                   \
         }                                                                                                \
     }                                                                                                    \
-    for (int u = 0; u < nt; u++)                                                                         \
-        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
-                          offsets[u]), out[u], rows_left);                                               \
-}                                                                                                        \
-TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
-                                        int xq_stride, const float *xd, const float *xs,                 \
-                                        int scale_stride, int tokens, float *out, int out_stride) {      \
-    const int panels = (rows + 7) / 8;                                                                   \
-    const size_t panel_bytes = (size_t)blocks * 160;                                                     \
-    const uint8_t *end = w + panels * panel_bytes;                                                       \
-    for (int t = 0; t < tokens;) {                                                                       \
-        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
-        const int8_t *y[MAX_PASS_TOKENS];                                                                \
-        const float *yd[MAX_PASS_TOKENS], *ys[MAX_PASS_TOKENS];                                          \
-        float *o[MAX_PASS_TOKENS];                                                                       \
-        for (int p = 0; p < panels; p++) {                                                               \
-            for (int u = 0; u < nt; u++) {                                                               \
-                y[u] = xq + (size_t)(t + u) * xq_stride;                                                 \
-                yd[u] = xd + (size_t)(t + u) * scale_stride;                                             \
-                ys[u] = xs + (size_t)(t + u) * scale_stride;                                             \
-                o[u] = out + (size_t)(t + u) * out_stride + 8 * p;                                       \
-            }                                                                                            \
-            if (nt == PASS_TOKENS) panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, ys, o, rows - 8 * p); \
-            else panel_q4_1_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, ys, o, rows - 8 * p); \
-        }                                                                                                \
-        t += nt;                                                                                         \
-    }                                                                                                    \
+    for (int u = 0; u < nt; u++) store_panel(_mm256_add_ps(acc[u], offsets[u]), out[u], rows_left);      \
 }                                                                                                        \
 TARGET static inline __attribute__((always_inline)) void panel_q8_0_pass_##SUFFIX(                      \
         const uint8_t *b, const uint8_t *end, int blocks, int nt, const int8_t *const *y,                \
         const float *const *yd, const int32_t *const *corrections, float *const *out, int rows_left) {   \
-    __m256 a[MAX_PASS_TOKENS][8];                                                                        \
-    for (int u = 0; u < nt; u++)                                                                         \
-        for (int j = 0; j < 8; j++) a[u][j] = _mm256_setzero_ps();                                       \
+    __m256 acc[MAX_PASS_TOKENS];                                                                         \
+    for (int u = 0; u < nt; u++) acc[u] = _mm256_setzero_ps();                                           \
     for (int i = 0; i < blocks; i++, b += 272) {                                                         \
         if (b + PREFETCH_BYTES + 272 <= end)                                                             \
             for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(b + PREFETCH_BYTES + 64 * l), _MM_HINT_T0); \
@@ -175,15 +165,39 @@ TARGET static inline __attribute__((always_inline)) void panel_q8_0_pass_##SUFFI
         __m256i q[8];                                                                                    \
         for (int k = 0; k < 8; k++) q[k] = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));       \
         for (int u = 0; u < nt; u++) {                                                                   \
-            const __m256 dx = _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i]));                                \
-            for (int k = 0; k < 8; k++)                                                                  \
-                a[u][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q8_PRODUCT_##SUFFIX(q[k],                   \
-                    _mm256_set1_epi32(load_i32(y[u] + 32 * i + 4 * k)), corrections[u][8 * i + k])), dx, a[u][k]); \
+            const __m256i sum = Q8_BLOCK_##SUFFIX(q, y[u] + 32 * i, corrections[u][i]);                  \
+            acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(yd[u][i])), acc[u]); \
         }                                                                                                \
     }                                                                                                    \
-    for (int u = 0; u < nt; u++)                                                                         \
-        store_panel(hsum8(a[u][0], a[u][1], a[u][2], a[u][3], a[u][4], a[u][5], a[u][6], a[u][7],        \
-                          _mm256_setzero_ps()), out[u], rows_left);                                      \
+    for (int u = 0; u < nt; u++) store_panel(acc[u], out[u], rows_left);                                 \
+}                                                                                                        \
+/* A call: tokens in groups of up to PASS_TOKENS (outer), the chunk's panels inner, so they stay in \
+   L1 across the groups; a group of n < PASS_TOKENS (the call's last) takes its own pass. */         \
+TARGET static void panels_q4_1_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
+                                        int xq_stride, const float *xd, const float *xs,                 \
+                                        int scale_stride, int tokens, float *out, int out_stride) {      \
+    const int panels = (rows + 7) / 8;                                                                   \
+    const size_t panel_bytes = (size_t)blocks * 160;                                                     \
+    const uint8_t *end = w + panels * panel_bytes;                                                       \
+    for (int t = 0; t < tokens;) {                                                                       \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : tokens - t;                             \
+        const int8_t *y[MAX_PASS_TOKENS];                                                                \
+        const float *yd[MAX_PASS_TOKENS], *ys[MAX_PASS_TOKENS];                                          \
+        float *o[MAX_PASS_TOKENS];                                                                       \
+        for (int u = 0; u < nt; u++) {                                                                   \
+            y[u] = xq + (size_t)(t + u) * xq_stride;                                                     \
+            yd[u] = xd + (size_t)(t + u) * scale_stride;                                                 \
+            ys[u] = xs + (size_t)(t + u) * scale_stride;                                                 \
+        }                                                                                                \
+        for (int p = 0; p < panels; p++) {                                                               \
+            for (int u = 0; u < nt; u++) o[u] = out + (size_t)(t + u) * out_stride + 8 * p;              \
+            const uint8_t *panel = w + p * panel_bytes;                                                  \
+            switch (nt) {                                                                                \
+            PASS_CASES(panel_q4_1_pass_##SUFFIX(panel, end, blocks, PASS_N, y, yd, ys, o, rows - 8 * p))  \
+            }                                                                                            \
+        }                                                                                                \
+        t += nt;                                                                                         \
+    }                                                                                                    \
 }                                                                                                        \
 TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, const int8_t *xq,       \
                                         int xq_stride, const float *xd, int scale_stride, int tokens,    \
@@ -191,9 +205,9 @@ TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, 
     const int panels = (rows + 7) / 8;                                                                   \
     const size_t panel_bytes = (size_t)blocks * 272;                                                     \
     const uint8_t *end = w + panels * panel_bytes;                                                       \
-    int32_t correction_rows[MAX_PASS_TOKENS][8 * blocks];                                                \
+    int32_t correction_rows[MAX_PASS_TOKENS][blocks];                                                    \
     for (int t = 0; t < tokens;) {                                                                       \
-        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : 1;                                      \
+        const int nt = tokens - t >= PASS_TOKENS ? PASS_TOKENS : tokens - t;                             \
         const int8_t *y[MAX_PASS_TOKENS];                                                                \
         const float *yd[MAX_PASS_TOKENS];                                                                \
         const int32_t *corrections[MAX_PASS_TOKENS];                                                     \
@@ -201,25 +215,32 @@ TARGET static void panels_q8_0_##SUFFIX(const uint8_t *w, int rows, int blocks, 
         for (int u = 0; u < nt; u++) {                                                                   \
             y[u] = xq + (size_t)(t + u) * xq_stride;                                                     \
             yd[u] = xd + (size_t)(t + u) * scale_stride;                                                 \
+            for (int i = 0; i < blocks; i++) correction_rows[u][i] = Q8_CORRECTION_##SUFFIX(y[u] + 32 * i); \
             corrections[u] = correction_rows[u];                                                         \
-            Q8_CORRECTIONS_##SUFFIX(y[u], blocks, correction_rows[u])                                    \
         }                                                                                                \
         for (int p = 0; p < panels; p++) {                                                               \
             for (int u = 0; u < nt; u++) o[u] = out + (size_t)(t + u) * out_stride + 8 * p;              \
-            if (nt == PASS_TOKENS) panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, PASS_TOKENS, y, yd, corrections, o, rows - 8 * p); \
-            else panel_q8_0_pass_##SUFFIX(w + p * panel_bytes, end, blocks, 1, y, yd, corrections, o, rows - 8 * p); \
+            const uint8_t *panel = w + p * panel_bytes;                                                  \
+            switch (nt) {                                                                                \
+            PASS_CASES(panel_q8_0_pass_##SUFFIX(panel, end, blocks, PASS_N, y, yd, corrections, o, rows - 8 * p)) \
+            }                                                                                            \
         }                                                                                                \
         t += nt;                                                                                         \
     }                                                                                                    \
 }
 
-// Tokens per panel pass: two share each unpacked block where AVX-512 gives 32 vector registers
-// (2 × 8 accumulators + 8 unpacked chunks); with AVX2's 16 they would spill, so one.
-#define MAX_PASS_TOKENS 2
-#define PASS_TOKENS 1
+// Tokens per panel pass: with integer block sums a token holds two vector registers (its float sum
+// and its offsets), so AVX-512's 32 registers take four tokens beside the eight unpacked chunks;
+// AVX2's 16 take two. Each pass size is its own inlined copy with the count a constant.
+#define MAX_PASS_TOKENS 4
+#define PASS_TOKENS 2
+#define PASS_CASES(call) case 2: { enum { PASS_N = 2 }; call; break; } default: { enum { PASS_N = 1 }; call; break; }
 DEFINE_KERNELS(avx2, TARGET_AVX2, PRODUCT_AVX2)
 #undef PASS_TOKENS
-#define PASS_TOKENS 2
+#undef PASS_CASES
+#define PASS_TOKENS 4
+#define PASS_CASES(call) case 4: { enum { PASS_N = 4 }; call; break; } case 3: { enum { PASS_N = 3 }; call; break; } \
+                         case 2: { enum { PASS_N = 2 }; call; break; } default: { enum { PASS_N = 1 }; call; break; }
 DEFINE_KERNELS(vnni, TARGET_VNNI, PRODUCT_VNNI)
 
 float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
@@ -287,8 +308,9 @@ static inline float half_to_float(const uint8_t *p) {
     return f;
 }
 
+// The vector kernels' arithmetic: exact integer sums per block, one fma per block, offsets apart.
 static float nibble_blocks(const uint8_t *b, int stride, int qs_offset, int is_q4_1, const int8_t *xq, const float *xd, const float *xs, int blocks) {
-    float total = 0;
+    float acc = 0, offsets = 0;
     for (int i = 0; i < blocks; i++, b += stride) {
         const int offset = is_q4_1 ? 0 : 8;
         int sum = 0;
@@ -296,10 +318,10 @@ static float nibble_blocks(const uint8_t *b, int stride, int qs_offset, int is_q
             sum += ((b[qs_offset + j] & 0x0F) - offset) * xq[32 * i + j];
             sum += ((b[qs_offset + j] >> 4) - offset) * xq[32 * i + j + 16];
         }
-        const float d = half_to_float(b);
-        total += d * xd[i] * (float)sum + (is_q4_1 ? half_to_float(b + 2) * xs[i] : 0);
+        acc = fmaf((float)sum, half_to_float(b) * xd[i], acc);
+        if (is_q4_1) offsets = fmaf(half_to_float(b + 2), xs[i], offsets);
     }
-    return total;
+    return acc + offsets;
 }
 
 float ctk_dot_q4_1_q8(const void *w, const int8_t *xq, const float *xd, const float *xs, int blocks) {
@@ -312,16 +334,16 @@ float ctk_dot_q4_0_q8(const void *w, const int8_t *xq, const float *xd, const fl
 
 float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int blocks) {
     const uint8_t *b = (const uint8_t *)w;
-    float total = 0;
+    float acc = 0;
     for (int i = 0; i < blocks; i++, b += 34) {
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += (int8_t)b[2 + j] * xq[32 * i + j];
-        total += half_to_float(b) * xd[i] * (float)sum;
+        acc = fmaf((float)sum, half_to_float(b) * xd[i], acc);
     }
-    return total;
+    return acc;
 }
 
-// Panels, one row at a time in the order of the vector code (the arithmetic of dot_q4_1 / dot_q8_0).
+// Panels, one row at a time with the arithmetic of the row kernels.
 void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
                         const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
     for (int t = 0; t < tokens; t++)
@@ -329,23 +351,18 @@ void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, i
             const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 160;
             const int r = row % 8;
             const int8_t *y = xq + (size_t)t * xq_stride;
-            float lanes[8] = {0}, offsets = 0;
+            float acc = 0, offsets = 0;
             for (int i = 0; i < blocks; i++, b += 160) {
-                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
-                offsets += half_to_float(b + 16 + 2 * r) * xs[(size_t)t * scale_stride + i];
-                for (int c = 0; c < 4; c++) {
-                    int lo = 0, hi = 0;
+                int sum = 0;
+                for (int c = 0; c < 4; c++)
                     for (int e = 0; e < 4; e++) {
                         const uint8_t q = b[32 + 32 * c + 4 * r + e];
-                        lo += (q & 0x0F) * y[32 * i + 4 * c + e];
-                        hi += (q >> 4) * y[32 * i + 16 + 4 * c + e];
+                        sum += (q & 0x0F) * y[32 * i + 4 * c + e] + (q >> 4) * y[32 * i + 16 + 4 * c + e];
                     }
-                    lanes[c] += (float)lo * dx;
-                    lanes[c + 4] += (float)hi * dx;
-                }
+                acc = fmaf((float)sum, half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i], acc);
+                offsets = fmaf(half_to_float(b + 16 + 2 * r), xs[(size_t)t * scale_stride + i], offsets);
             }
-            out[(size_t)t * out_stride + row] =
-                (((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))) + offsets;
+            out[(size_t)t * out_stride + row] = acc + offsets;
         }
 }
 
@@ -356,17 +373,14 @@ void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, i
             const uint8_t *b = (const uint8_t *)w + (size_t)(row / 8) * blocks * 272;
             const int r = row % 8;
             const int8_t *y = xq + (size_t)t * xq_stride;
-            float lanes[8] = {0};
+            float acc = 0;
             for (int i = 0; i < blocks; i++, b += 272) {
-                const float dx = half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i];
-                for (int k = 0; k < 8; k++) {
-                    int sum = 0;
+                int sum = 0;
+                for (int k = 0; k < 8; k++)
                     for (int e = 0; e < 4; e++) sum += (int8_t)(b[16 + 32 * k + 4 * r + e] ^ 0x80) * y[32 * i + 4 * k + e];
-                    lanes[k] += (float)sum * dx;
-                }
+                acc = fmaf((float)sum, half_to_float(b + 2 * r) * xd[(size_t)t * scale_stride + i], acc);
             }
-            out[(size_t)t * out_stride + row] =
-                ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+            out[(size_t)t * out_stride + row] = acc;
         }
 }
 

@@ -15,6 +15,9 @@ struct BenchModelCommand: ParsableCommand {
     @Option(name: .customLong("batch-steps"), help: "Decode steps per batched run.") var batchSteps = 32
     @Option(help: "Python with llama-cpp-python installed (empty: skip llama.cpp).") var python = ".venv-ref/bin/python"
     @Option(help: "Memory read bandwidth in GB/s for the bound (0: measure).") var bandwidth: Double = 0
+    @Option(name: .customLong("step-tokens"), help: "Tokens per forward call of one sequence to time at --step-context (a speculative verifying step computes drafts + 1); empty: skip.")
+    var stepTokens = "1,2,4,8,9,10,16"
+    @Option(name: .customLong("step-context"), help: "Tokens already in the sequence's cache for --step-tokens.") var stepContext = 400
 
     func run() throws {
         let path = try ModelLoading.resolve(model)
@@ -54,6 +57,12 @@ struct BenchModelCommand: ParsableCommand {
             print(String(format: "tandem    batched decode %2d seq: %7.1f tok/s aggregate", n, Double(n * batchSteps) / s))
         }
 
+        // One sequence's forward call by its token count, at a grounded generation's context.
+        for n in stepTokens.split(separator: ",").compactMap({ Int($0) }) where n > 0 {
+            let ms = try timedStep(llama, context: Array(prompt.prefix(stepContext)), tokens: n) * 1e3
+            print(String(format: "tandem    step of %2d tokens at context %d: %6.2f ms (%5.2f ms per token)", n, min(stepContext, prompt.count), ms, ms / Double(n)))
+        }
+
         if !python.isEmpty {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tools/bench_llamacpp.py").standardized.path
             let scriptPath = FileManager.default.fileExists(atPath: script) ? script : "tools/bench_llamacpp.py"
@@ -79,6 +88,23 @@ struct BenchModelCommand: ParsableCommand {
         let start = DispatchTime.now()
         _ = try llama.forward([ForwardRequest(sequence: 0, tokens: prompt)], cache: cache)
         return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    /// The fastest of several forward calls of `tokens` tokens after `context`, each call's
+    /// tokens dropped from the cache again so every call sees the same context.
+    func timedStep(_ llama: LlamaModel, context: [Int32], tokens: Int) throws -> Double {
+        let cache = PagedKVCache(config: llama.config, capacityTokens: context.count + tokens + 16)
+        try cache.createSequence(0)
+        _ = try llama.forward([ForwardRequest(sequence: 0, tokens: context)], cache: cache)
+        let step = Array(context.suffix(tokens))
+        var best = Double.infinity
+        for _ in 0..<12 {
+            let start = DispatchTime.now()
+            _ = try llama.forward([ForwardRequest(sequence: 0, tokens: step)], cache: cache)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+            try cache.truncate(0, toTokenCount: context.count)
+        }
+        return best
     }
 
     /// Seconds for `steps` decode steps of `sequences` sequences together (after their prefill),

@@ -6,17 +6,18 @@ import XCTest
 /// The real SmolLM2-135M-Instruct Q4_1 file against llama.cpp's outputs on the same file.
 ///
 /// Tolerances. The fixtures come from llama.cpp with an F32 KV cache and no flash attention.
-/// Both sides quantize activations to 8-bit blocks with the same roundings, so the first
-/// positions (where attention mixes at most two keys) agree to the last bit: NMSE below
-/// `exactNMSE`. Past that, summation order inside attention differs in the last bit, and
-/// because activations are re-quantized before every product, a last-bit change flips int8
-/// roundings and grows to an NMSE of ~1e-3 (our own SIMD and scalar softmax differ by as much;
+/// Both sides quantize activations to 8-bit blocks with the same roundings. Our products sum
+/// each block in integers and scale it once (llama.cpp keeps eight float lanes per block), and
+/// attention's summation order differs too: each changes the last bit, and because activations
+/// are re-quantized before every product, a last-bit change flips int8 roundings and grows. The
+/// first positions (attention over at most two keys) stay below `firstPositionsNMSE` (measured
+/// ≤ 2.8e-4); later ones reach an NMSE of ~1e-3 (our own SIMD and scalar softmax differ by as much;
 /// llama.cpp's default F16 KV cache differs from its F32 setting by up to 2.3e-2). So: every
 /// position below `logitNMSETolerance`, the mean below `meanNMSETolerance`, and greedy
 /// continuations equal up to the first step where llama.cpp's top two logits are closer than
 /// `nearTie`, the largest top-logit difference seen (0.74).
 final class ReferenceModelTests: XCTestCase {
-    static let exactNMSE = 1e-9
+    static let firstPositionsNMSE = 1e-3
     static let logitNMSETolerance = 1e-2
     static let meanNMSETolerance = 2e-3
     static let nearTie: Float = 0.75
@@ -72,7 +73,7 @@ final class ReferenceModelTests: XCTestCase {
                 worst = max(worst, e)
                 total += e
                 count += 1
-                XCTAssertLessThan(e, i < 2 ? Self.exactNMSE : Self.logitNMSETolerance, "case \(n) position \(i)")
+                XCTAssertLessThan(e, i < 2 ? Self.firstPositionsNMSE : Self.logitNMSETolerance, "case \(n) position \(i)")
                 if ref.top_logits[0] - ref.top_logits[1] > Self.nearTie {
                     XCTAssertEqual(Int(Sampler.argmax(ours)), ref.top_ids[0], "case \(n) position \(i) top-1")
                 }
