@@ -21,7 +21,13 @@ extension DecodeScheduler {
     func draftAllowance(for s: DecodeSequence) -> Int? {
         guard let settings = s.speculation, speculationIsOn else { return nil }
         let policy = configuration.speculation
-        let wanted = settings.draftTokens ?? policy.adaptiveDraftLength(acceptance: policy.acceptance(accepted: s.recentAccepted, tried: s.recentTried))
+        var wanted: Int
+        if let fixed = settings.draftTokens {
+            wanted = fixed
+        } else {
+            wanted = policy.adaptiveDraftLength(acceptanceByPosition: policy.acceptanceByPosition(accepted: s.recentAccepted, tried: s.recentTried))
+            if wanted == 0 && s.generatedCount % policy.probeInterval == 0 { wanted = 1 }
+        }
         // The step appends up to drafts + 1 tokens; past maxTokens or the context they are wasted.
         let room = min(s.maxTokens - s.generatedCount, configuration.contextTokens - s.tokens.count) - 1
         let k = min(wanted, room)
@@ -35,9 +41,15 @@ extension DecodeScheduler {
         s.verifications += 1
         s.draftedTokens += drafted
         s.acceptedDraftTokens += accepted
-        // A draft is tried when every one before it was accepted.
+        // Draft i is tried when every one before it was accepted.
         let tried = accepted < drafted ? accepted + 1 : accepted
-        s.recentTried = s.recentTried * acceptanceDecay + Double(tried)
-        s.recentAccepted = s.recentAccepted * acceptanceDecay + Double(accepted)
+        if s.recentTried.count < drafted {
+            s.recentTried += Array(repeating: 0, count: drafted - s.recentTried.count)
+            s.recentAccepted += Array(repeating: 0, count: drafted - s.recentAccepted.count)
+        }
+        for i in s.recentTried.indices {
+            s.recentTried[i] = s.recentTried[i] * acceptanceDecay + (i < tried ? 1 : 0)
+            s.recentAccepted[i] = s.recentAccepted[i] * acceptanceDecay + (i < accepted ? 1 : 0)
+        }
     }
 }

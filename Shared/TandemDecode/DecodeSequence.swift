@@ -33,10 +33,10 @@ public struct DecodeSequence: Sendable {
     public internal(set) var verifications = 0
     public internal(set) var draftedTokens = 0
     public internal(set) var acceptedDraftTokens = 0
-    /// Drafts tried and accepted with recent steps weighted more (decay per step), for the
-    /// adaptive draft length. A draft counts as tried when all before it were accepted.
-    var recentTried = 0.0
-    var recentAccepted = 0.0
+    /// Drafts tried and accepted at each draft position, recent steps weighted more (decay per
+    /// step), for the adaptive draft length. A draft counts as tried when all before it were accepted.
+    var recentTried: [Double] = []
+    var recentAccepted: [Double] = []
 }
 
 /// Turns generated tokens into text as they come; `StreamingDetokenizer` in the service, a table

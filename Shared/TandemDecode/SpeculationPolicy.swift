@@ -12,37 +12,61 @@ public struct SpeculationPolicy: Sendable, Equatable {
     public var maxDraftTokens: Int
     /// Running sequences above which speculation is off for everyone.
     public var maxBatchToSpeculate: Int
-    /// The cost of one more token in a sequence's part of a forward call, relative to the cost of
-    /// the whole step for it: what a drafted token must earn back.
+    /// The cost of one more token in a sequence's part of a forward call, relative to a plain
+    /// decoding step: what a drafted token must earn back (measured with `tandem bench model`'s
+    /// step table: docs/generate.md, "Choosing the draft length").
     public var draftTokenCost: Double
-    /// Acceptance assumed before a sequence has been measured, and the weight (in drafted tokens)
-    /// of that assumption.
+    /// Acceptance assumed at the first draft position before a sequence has been measured, and
+    /// the weight (in drafts tried) of each position's assumption.
     public var priorAcceptance: Double
     public var priorWeight: Double
+    /// While no draft length pays, a sequence still drafts (one token) every this many steps, so
+    /// that a change in its text is noticed.
+    public var probeInterval: Int
 
-    public init(maxDraftTokens: Int = 8, maxBatchToSpeculate: Int = 2, draftTokenCost: Double = 0.08,
-                priorAcceptance: Double = 0.6, priorWeight: Double = 4) {
-        precondition(maxDraftTokens >= 1 && maxBatchToSpeculate >= 0 && draftTokenCost >= 0)
+    public init(maxDraftTokens: Int = 16, maxBatchToSpeculate: Int = 2, draftTokenCost: Double = 0.33,
+                priorAcceptance: Double = 0.6, priorWeight: Double = 1, probeInterval: Int = 16) {
+        precondition(maxDraftTokens >= 1 && maxBatchToSpeculate >= 0 && draftTokenCost >= 0 && probeInterval >= 1)
         self.maxDraftTokens = maxDraftTokens; self.maxBatchToSpeculate = maxBatchToSpeculate
         self.draftTokenCost = draftTokenCost; self.priorAcceptance = priorAcceptance; self.priorWeight = priorWeight
+        self.probeInterval = probeInterval
     }
 
-    /// The draft length that maximizes expected tokens per unit of cost, (1 − αᵏ⁺¹)/(1 − α) over
-    /// (1 + c·k), for acceptance α — at least 1, so acceptance keeps being measured.
-    public func adaptiveDraftLength(acceptance alpha: Double) -> Int {
-        let a = min(max(alpha, 0), 0.999)
-        var best = 1, bestRate = 0.0
-        var power = a  // αᵏ⁺¹ for k = 0 ... as k grows
+    /// The draft length that maximizes expected tokens per unit of cost,
+    /// (1 + Σᵢ₌₁ᵏ Πⱼ₌₁ⁱ hⱼ) / (1 + c·k), where hⱼ is the chance that draft j is accepted once every
+    /// draft before it was; 0 when no length beats plain decoding.
+    ///
+    /// The chances are per position because drafts are not independent: a prompt-lookup draft
+    /// that survives its first tokens is copying a passage and likely to survive many more, so
+    /// one overall rate would cut grounded drafts far too short.
+    public func adaptiveDraftLength(acceptanceByPosition h: [Double]) -> Int {
+        var best = 0, bestRate = 1.0
+        var expected = 1.0, survival = 1.0
         for k in 1...maxDraftTokens {
-            power *= a
-            let rate = (1 - power) / (1 - a) / (1 + draftTokenCost * Double(k))
+            survival *= min(max(h[min(k, h.count) - 1], 0), 1)
+            expected += survival
+            let rate = expected / (1 + draftTokenCost * Double(k))
             if rate > bestRate { best = k; bestRate = rate }
         }
         return best
     }
 
-    /// The acceptance estimate from a sequence's counts: accepted drafts over drafts tried, with the prior.
-    public func acceptance(accepted: Double, tried: Double) -> Double {
-        (accepted + priorAcceptance * priorWeight) / (tried + priorWeight)
+    /// The same for one acceptance rate at every position.
+    public func adaptiveDraftLength(acceptance alpha: Double) -> Int {
+        adaptiveDraftLength(acceptanceByPosition: [alpha])
+    }
+
+    /// Each position's acceptance from a sequence's (decayed) counts: accepted over tried, with
+    /// the previous position's estimate as the prior (the first's is `priorAcceptance`), so a
+    /// position never tried yet is assumed as good as the one before it.
+    public func acceptanceByPosition(accepted: [Double], tried: [Double]) -> [Double] {
+        var out: [Double] = []
+        var prior = priorAcceptance
+        for i in 0..<maxDraftTokens {
+            let a = i < accepted.count ? accepted[i] : 0, t = i < tried.count ? tried[i] : 0
+            prior = (a + prior * priorWeight) / (t + priorWeight)
+            out.append(prior)
+        }
+        return out
     }
 }

@@ -184,19 +184,39 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
     func testAdaptiveDraftLengthFollowsTheMeasuredAcceptance() throws {
         let policy = SpeculationPolicy(maxDraftTokens: 8)
         XCTAssertGreaterThan(policy.adaptiveDraftLength(acceptance: 0.9), policy.adaptiveDraftLength(acceptance: 0.5))
-        XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 0.05), 1)
+        XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 0.05), 0, "no length pays for its drafts")
         XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 1), 8)
-        // A sequence whose drafts are always wrong drafts less and less.
+        // Drafts that survive their first position and then mostly hold (a copied passage) are
+        // worth a long draft, where one rate of 0.7 at every position would stop at two.
+        XCTAssertEqual(policy.adaptiveDraftLength(acceptance: 0.7), 2)
+        XCTAssertEqual(policy.adaptiveDraftLength(acceptanceByPosition: [0.7] + Array(repeating: 0.99, count: 7)), 8)
+        // A position never tried yet is assumed as good as the one before it.
+        let h = policy.acceptanceByPosition(accepted: [9, 9], tried: [10, 9])
+        XCTAssertEqual(h.count, 8)
+        XCTAssertEqual(h[0], (9 + policy.priorAcceptance * policy.priorWeight) / (10 + policy.priorWeight), accuracy: 1e-12)
+        XCTAssertGreaterThan(h[1], h[0])
+        XCTAssertEqual(h[2], h[1], accuracy: 1e-12)
+        XCTAssertEqual(h[7], h[1], accuracy: 1e-12)
+
+        // A sequence whose drafts are always wrong stops drafting, except one probe every
+        // `probeInterval` tokens.
         var s = scheduler(policy: policy)
         _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2], maxTokens: 200, speculation: .init(method: .lookup)), text: TableText())
         _ = s.update(s.schedule(), sampled: [1: 3])
         let first = s.draftRequests()[1]!
-        for _ in 0..<20 {
-            let k = s.draftRequests()[1]!
-            let step = s.schedule(proposals: [1: [Array(repeating: 0, count: k)]])
-            _ = s.update(step, accepted: [1: [7]])
+        var drafting: [Int] = []
+        for _ in 0..<60 {
+            if let k = s.draftRequests()[1] {
+                drafting.append(s.sequences[1]!.generatedCount)
+                _ = s.update(s.schedule(proposals: [1: [Array(repeating: 0, count: k)]]), accepted: [1: [7]])
+            } else {
+                _ = s.update(s.schedule(), sampled: [1: 7])
+            }
         }
-        XCTAssertGreaterThan(first, 1)
-        XCTAssertEqual(s.draftRequests()[1], 1)
+        XCTAssertGreaterThanOrEqual(first, 1)
+        let probes = drafting.drop { $0 < policy.probeInterval }
+        XCTAssertFalse(probes.isEmpty)
+        XCTAssertTrue(probes.allSatisfy { $0 % policy.probeInterval == 0 }, "\(drafting)")
+        XCTAssertEqual(s.sequences[1]!.draftedTokens - s.sequences[1]!.acceptedDraftTokens, s.sequences[1]!.draftedTokens)
     }
 }
