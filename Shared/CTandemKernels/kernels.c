@@ -285,6 +285,119 @@ void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, i
     else panels_q4_1_avx2(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
 }
 
+/// Four keys' dots at once, each as `VectorMath.dot` sums it: elements 16c…16c+7 into one
+/// accumulator and 16c+8…16c+15 into another (fused, c in order), the two added, then their eight
+/// lanes one after another; the four keys' lanes are transposed so that the lane sums run side by side.
+static inline __m128 four_key_dots(const float *q, const float *k, int k_stride, int dim) {
+    __m256 even[4], odd[4];
+    for (int i = 0; i < 4; i++) even[i] = odd[i] = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= dim; c += 16) {
+        const __m256 qa = _mm256_loadu_ps(q + c), qb = _mm256_loadu_ps(q + c + 8);
+        for (int i = 0; i < 4; i++) {
+            even[i] = _mm256_fmadd_ps(qa, _mm256_loadu_ps(k + (size_t)i * k_stride + c), even[i]);
+            odd[i] = _mm256_fmadd_ps(qb, _mm256_loadu_ps(k + (size_t)i * k_stride + c + 8), odd[i]);
+        }
+    }
+    const __m256 v0 = _mm256_add_ps(even[0], odd[0]), v1 = _mm256_add_ps(even[1], odd[1]);
+    const __m256 v2 = _mm256_add_ps(even[2], odd[2]), v3 = _mm256_add_ps(even[3], odd[3]);
+    const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+    const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+    // lanes[l] holds lane l of the four keys (lanes 0–3 in the low halves, 4–7 in the high).
+    const __m256 l04 = _mm256_shuffle_ps(t0, t2, 0x44), l15 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 l26 = _mm256_shuffle_ps(t1, t3, 0x44), l37 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(l04), _mm256_castps256_ps128(l15));
+    sum = _mm_add_ps(sum, _mm256_castps256_ps128(l26));
+    sum = _mm_add_ps(sum, _mm256_castps256_ps128(l37));
+    sum = _mm_add_ps(sum, _mm256_extractf128_ps(l04, 1));
+    sum = _mm_add_ps(sum, _mm256_extractf128_ps(l15, 1));
+    sum = _mm_add_ps(sum, _mm256_extractf128_ps(l26, 1));
+    sum = _mm_add_ps(sum, _mm256_extractf128_ps(l37, 1));
+    if (c < dim) {  // the rest one element at a time, unfused, as VectorMath.dot's tail
+        float out[4];
+        _mm_storeu_ps(out, sum);
+        for (int i = 0; i < 4; i++)
+            for (int e = c; e < dim; e++) {
+                const float product = q[e] * k[(size_t)i * k_stride + e];
+                out[i] = out[i] + product;
+            }
+        sum = _mm_loadu_ps(out);
+    }
+    return sum;
+}
+
+/// `VectorMath.exp8`'s arithmetic (the same constants, operations and order, nothing fused).
+static inline __m256 exp8(__m256 x) {
+    const __m256 c = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(c, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 f = _mm256_sub_ps(_mm256_sub_ps(c, _mm256_mul_ps(n, _mm256_set1_ps(0.69314575f))),
+                                   _mm256_mul_ps(n, _mm256_set1_ps(1.4286068e-6f)));
+    static const float coefficients[6] = {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    for (int i = 0; i < 6; i++) p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(coefficients[i]));
+    const __m256i integer = _mm256_sub_epi32(_mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(12582912.0f))),
+                                             _mm256_set1_epi32(0x4B400000));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23)));
+}
+
+void ctk_softmax(float *x, int count) {
+    float m = -INFINITY;
+    int i = 0;
+    if (count >= 8) {
+        __m256 mv = _mm256_set1_ps(-INFINITY);
+        for (; i + 8 <= count; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, mv);
+        for (int l = 0; l < 8; l++) m = lanes[l] >= m ? lanes[l] : m;
+    }
+    for (; i < count; i++) m = x[i] >= m ? x[i] : m;
+    const __m256 mv = _mm256_set1_ps(m);
+    __m256 acc = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), mv));
+        _mm256_storeu_ps(x + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float lanes[8], sum = -0.0f;
+    _mm256_storeu_ps(lanes, acc);
+    for (int l = 0; l < 8; l++) sum = sum + lanes[l];
+    for (; j < count; j++) { x[j] = expf(x[j] - m); sum = sum + x[j]; }
+    const float inv = 1 / sum;
+    const __m256 iv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
+    for (; i < count; i++) x[i] = x[i] * inv;
+}
+
+void ctk_attention_scores(const float *q, int q_stride, int queries, const float *k, int k_stride, int keys, int dim,
+                          float scale, float *scores, int score_stride) {
+    const __m128 s = _mm_set1_ps(scale);
+    for (int j = 0; j < keys; j += 4) {
+        const int n = keys - j < 4 ? keys - j : 4;
+        // A last group of fewer than four keys is copied next to zeros: the same arithmetic per
+        // key, and no read past the cache's rows.
+        float padded[n < 4 ? 4 * dim : 1];
+        const float *rows = k + (size_t)j * k_stride;
+        int stride = k_stride;
+        if (n < 4) {
+            memset(padded, 0, sizeof(float) * 4 * dim);
+            for (int i = 0; i < n; i++) memcpy(padded + i * dim, rows + (size_t)i * k_stride, sizeof(float) * dim);
+            rows = padded;
+            stride = dim;
+        }
+        for (int r = 0; r < queries; r++) {
+            const __m128 v = _mm_mul_ps(four_key_dots(q + (size_t)r * q_stride, rows, stride, dim), s);
+            float *out = scores + (size_t)r * score_stride + j;
+            if (n == 4) _mm_storeu_ps(out, v);
+            else {
+                float tmp[4];
+                _mm_storeu_ps(tmp, v);
+                for (int i = 0; i < n; i++) out[i] = tmp[i];
+            }
+        }
+    }
+}
+
 void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
                         int scale_stride, int tokens, float *out, int out_stride) {
     if (use_vnni()) panels_q8_0_vnni(w, rows, blocks, xq, xq_stride, xd, scale_stride, tokens, out, out_stride);
@@ -382,6 +495,59 @@ void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, i
             }
             out[(size_t)t * out_stride + row] = acc;
         }
+}
+
+void ctk_attention_scores(const float *q, int q_stride, int queries, const float *k, int k_stride, int keys, int dim,
+                          float scale, float *scores, int score_stride) {
+    for (int r = 0; r < queries; r++)
+        for (int j = 0; j < keys; j++) {
+            const float *qr = q + (size_t)r * q_stride, *kj = k + (size_t)j * k_stride;
+            float even[8] = {0}, odd[8] = {0};
+            int c = 0;
+            for (; c + 16 <= dim; c += 16)
+                for (int l = 0; l < 8; l++) {
+                    even[l] = fmaf(qr[c + l], kj[c + l], even[l]);
+                    odd[l] = fmaf(qr[c + 8 + l], kj[c + 8 + l], odd[l]);
+                }
+            float sum = even[0] + odd[0];
+            for (int l = 1; l < 8; l++) sum = sum + (even[l] + odd[l]);
+            for (; c < dim; c++) {
+                const float product = qr[c] * kj[c];
+                sum = sum + product;
+            }
+            scores[(size_t)r * score_stride + j] = sum * scale;
+        }
+}
+
+static float exp_lane(float x) {
+    const float c = fminf(fmaxf(x, -87.0f), 88.0f);
+    const float n = nearbyintf(c * 1.44269504f);
+    const float nlow = n * 0.69314575f, nhigh = n * 1.4286068e-6f;
+    const float f = (c - nlow) - nhigh;
+    static const float coefficients[6] = {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+    float p = 1.0f / 720;
+    for (int i = 0; i < 6; i++) { const float pf = p * f; p = pf + coefficients[i]; }
+    const float shifted = n + 12582912.0f;
+    int32_t integer, bits;
+    memcpy(&integer, &shifted, 4);
+    bits = (integer - 0x4B400000 + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+void ctk_softmax(float *x, int count) {
+    float m = -INFINITY;
+    for (int i = 0; i < count; i++) m = x[i] >= m ? x[i] : m;
+    float lanes[8] = {0};
+    int j = 0;
+    for (; j + 8 <= count; j += 8)
+        for (int l = 0; l < 8; l++) { x[j + l] = exp_lane(x[j + l] - m); lanes[l] = lanes[l] + x[j + l]; }
+    float sum = -0.0f;
+    for (int l = 0; l < 8; l++) sum = sum + lanes[l];
+    for (; j < count; j++) { x[j] = expf(x[j] - m); sum = sum + x[j]; }
+    const float inv = 1 / sum;
+    for (int i = 0; i < count; i++) x[i] = x[i] * inv;
 }
 
 int ctk_uses_vnni(void) { return 0; }

@@ -1,3 +1,4 @@
+import CTandemKernels
 import Foundation
 
 /// The element-wise and row-wise float operations of a Llama block — RMSNorm, RoPE, softmax,
@@ -97,24 +98,11 @@ public enum VectorMath {
 
     // MARK: softmax
 
-    /// In place: x ← exp(x − max) / Σ.
-    @inlinable
+    /// In place: x ← exp(x − max) / Σ (`ctk_softmax`: `exp8` in eight lanes, in C because Swift
+    /// calls out of line for the clamp's `pointwiseMin`/`pointwiseMax`).
+    @inline(__always)
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, x[i]) }
-        let raw = UnsafeMutableRawPointer(x)
-        var acc = SIMD8<Float>()
-        var j = 0
-        while j + 8 <= count {
-            let e = exp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - m)
-            raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
-            acc += e
-            j += 8
-        }
-        var sum = acc.sum()
-        while j < count { x[j] = expf(x[j] - m); sum += x[j]; j += 1 }
-        let inv = 1 / sum
-        for i in 0..<count { x[i] *= inv }
+        ctk_softmax(x, Int32(count))
     }
 
     public static func softmaxScalar(_ x: UnsafeMutablePointer<Float>, count: Int) {
@@ -217,6 +205,28 @@ public enum VectorMath {
             var sum = Double(y[i])
             for j in 0..<count { sum += Double(weights[j]) * Double(rows[j * stride + i]) }
             y[i] = Float(sum)
+        }
+    }
+
+    /// Attention scores of `queries` queries against `keyCount` keys:
+    /// `scores[r · scoreStride + j] = scale · (q_r · k_j)`, q_r at `q + r · queryStride`, k_j at
+    /// `keys + j · keyStride`, `dimension` floats each (a multiple of 8). A score does not depend on
+    /// the other queries or keys of the call (`ctk_attention_scores` has the summation order).
+    @inline(__always)
+    public static func attentionScores(q: UnsafePointer<Float>, queryStride: Int, queries: Int, keys: UnsafePointer<Float>, keyStride: Int,
+                                       keyCount: Int, dimension: Int, scale: Float, into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+        ctk_attention_scores(q, Int32(queryStride), Int32(queries), keys, Int32(keyStride), Int32(keyCount), Int32(dimension), scale,
+                             scores, Int32(scoreStride))
+    }
+
+    public static func attentionScoresScalar(q: UnsafePointer<Float>, queryStride: Int, queries: Int, keys: UnsafePointer<Float>, keyStride: Int,
+                                             keyCount: Int, dimension: Int, scale: Float, into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+        for r in 0..<queries {
+            for j in 0..<keyCount {
+                var sum: Double = 0
+                for d in 0..<dimension { sum += Double(q[r * queryStride + d]) * Double(keys[j * keyStride + d]) }
+                scores[r * scoreStride + j] = Float(sum * Double(scale))
+            }
         }
     }
 

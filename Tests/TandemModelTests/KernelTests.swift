@@ -131,13 +131,33 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Softmax spelled with `VectorMath.exp8` in Swift: eight lanes, their sum in order, the tail with `expf`.
+    static func softmaxWithExp8(_ x: [Float]) -> [Float] {
+        var x = x
+        let m = x.max()!
+        var acc = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= x.count {
+            let e = VectorMath.exp8(SIMD8(x[j..<j + 8]) - m)
+            for l in 0..<8 { x[j + l] = e[l] }
+            acc += e
+            j += 8
+        }
+        var sum = acc.sum()
+        while j < x.count { x[j] = expf(x[j] - m); sum += x[j]; j += 1 }
+        let inv = 1 / sum
+        return x.map { $0 * inv }
+    }
+
     func testSoftmaxAndExp() {
         for n in [1, 7, 8, 100, 1027] {
             var a = randomFloats(n, scale: 30), b = a
+            let b0 = b
             a.withUnsafeMutableBufferPointer { VectorMath.softmax($0.baseAddress!, count: n) }
             b.withUnsafeMutableBufferPointer { VectorMath.softmaxScalar($0.baseAddress!, count: n) }
             XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12, "n = \(n)")
             XCTAssertEqual(a.reduce(0, +), 1, accuracy: 1e-5)
+            XCTAssertEqual(a, Self.softmaxWithExp8(b0), "n = \(n): the C softmax has exp8's arithmetic")
         }
         let xs = SIMD8<Float>(-100, -20, -1, 0, 0.5, 3, 40, 88)
         let e = VectorMath.exp8(xs)
@@ -150,6 +170,39 @@ final class KernelTests: XCTestCase {
         a.withUnsafeMutableBufferPointer { VectorMath.swiGLU($0.baseAddress!, up: up, count: up.count) }
         b.withUnsafeMutableBufferPointer { VectorMath.swiGLUScalar($0.baseAddress!, up: up, count: up.count) }
         XCTAssertLessThan(VectorMath.nmse(a, b), 1e-12)
+    }
+
+    /// Attention scores against the double-precision twin, equal to `VectorMath.dot` (the
+    /// arithmetic attention had), and each score independent of the call's other queries and keys
+    /// (what makes a verifying step equal one token at a time).
+    func testAttentionScoresMatchScalarAndDotAndDoNotDependOnTheCall() {
+        let stride = 192, queries = 5
+        for dim in [64, 40] {
+            for keyCount in [1, 3, 4, 7, 16] {
+                let q = randomFloats(queries * stride), k = randomFloats(keyCount * stride)
+                var fast = [Float](repeating: .nan, count: queries * keyCount), slow = fast, alone = fast, dots = fast
+                q.withUnsafeBufferPointer { q in
+                    k.withUnsafeBufferPointer { k in
+                        VectorMath.attentionScores(q: q.baseAddress!, queryStride: stride, queries: queries, keys: k.baseAddress!, keyStride: stride,
+                                                   keyCount: keyCount, dimension: dim, scale: 0.125, into: &fast, scoreStride: keyCount)
+                        VectorMath.attentionScoresScalar(q: q.baseAddress!, queryStride: stride, queries: queries, keys: k.baseAddress!, keyStride: stride,
+                                                         keyCount: keyCount, dimension: dim, scale: 0.125, into: &slow, scoreStride: keyCount)
+                        alone.withUnsafeMutableBufferPointer { out in
+                            for r in 0..<queries {
+                                for j in 0..<keyCount {
+                                    VectorMath.attentionScores(q: q.baseAddress! + r * stride, queryStride: stride, queries: 1, keys: k.baseAddress! + j * stride,
+                                                               keyStride: stride, keyCount: 1, dimension: dim, scale: 0.125, into: out.baseAddress! + r * keyCount + j, scoreStride: 1)
+                                    dots[r * keyCount + j] = VectorMath.dot(q.baseAddress! + r * stride, k.baseAddress! + j * stride, count: dim) * 0.125
+                                }
+                            }
+                        }
+                    }
+                }
+                XCTAssertLessThan(VectorMath.nmse(fast, slow), 1e-12, "dimension \(dim), \(keyCount) keys")
+                XCTAssertEqual(fast, alone, "dimension \(dim), \(keyCount) keys: one query and one key at a time")
+                XCTAssertEqual(fast, dots, "dimension \(dim), \(keyCount) keys: VectorMath.dot")
+            }
+        }
     }
 
     func testAddWeightedRows() {

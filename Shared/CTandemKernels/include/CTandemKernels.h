@@ -32,6 +32,20 @@ void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, i
 void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
                         int scale_stride, int tokens, float *out, int out_stride);
 
+/// Attention scores: `scores[r·score_stride + j] = scale · (q_r · k_j)` for r < `queries`,
+/// j < `keys`, with q_r at `q + r·q_stride` and k_j at `k + j·k_stride`, `dim` floats each. Each
+/// dot has `VectorMath.dot`'s arithmetic (two fused 8-lane accumulators over alternating groups
+/// of 8 elements, added, then the lanes summed in order, the tail unfused), whatever else the
+/// call holds: a score does not depend on the other queries or keys. Four keys go at a time,
+/// their lane sums transposed to run side by side, and each group of keys serves every query
+/// while it is in L1.
+void ctk_attention_scores(const float *q, int q_stride, int queries, const float *k, int k_stride, int keys, int dim,
+                          float scale, float *scores, int score_stride);
+
+/// In place: x ← exp(x − max) / Σ, with `VectorMath.exp8`'s arithmetic in eight lanes (the sum
+/// of the lanes in order, the tail with `expf`): the softmax of attention.
+void ctk_softmax(float *x, int count);
+
 /// 1 when the AVX-512 VNNI variants run (chosen at run time; `TANDEM_NO_VNNI=1` turns them off).
 int ctk_uses_vnni(void);
 

@@ -6,8 +6,9 @@ import TandemKernels
 /// a verification step's k + 1 tokens (or a prefill chunk's) then read each key and value row of
 /// the sequence once per head, for all of them, while it sits in L1, instead of once per token.
 /// A single decode token is one run, so plain decoding splits by head as before. Every query's
-/// scores, softmax and weighted sum are the same operations in the same order as one query at a
-/// time (`computeReference`), so the output is bit for bit the same.
+/// scores (`ctk_attention_scores`, whose result for a query and key does not depend on what else
+/// the call holds), softmax and weighted sum are the same operations in the same order as one
+/// query and one key at a time (`computeReference`), so the output is bit for bit the same.
 enum PagedAttention {
     /// Tokens per run at most: the queries of a run and one key block stay in L1.
     static let runTokens = 16
@@ -49,17 +50,16 @@ enum PagedAttention {
             for t in run { width = max(width, positions[t] + 1) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: run.count * width) { buffer in
                 let scores = buffer.baseAddress!
-                // Scores, key by key: each key row is read once for every query of the run.
+                // Scores, a cache block at a time: each group of keys serves every query of the run
+                // while it is in L1. Keys past a query's position get scores too (at most the run's
+                // length of them), which its softmax and weighted sum never read.
+                let first = q + run.lowerBound * shape.queryStride + head * hd
                 var j = 0
                 for block in table where j < width {
-                    var k = UnsafePointer(cache.key(block: block, layer: layer, slot: 0) + kvHead * hd)
-                    for _ in 0..<min(bs, width - j) {
-                        for (r, t) in run.enumerated() where j <= positions[t] {
-                            scores[r * width + j] = VectorMath.dot(q + t * shape.queryStride + head * hd, k, count: hd) * scale
-                        }
-                        k += kvStride
-                        j += 1
-                    }
+                    let n = min(bs, width - j)
+                    VectorMath.attentionScores(q: first, queryStride: shape.queryStride, queries: run.count, keys: cache.key(block: block, layer: layer, slot: 0) + kvHead * hd,
+                                               keyStride: kvStride, keyCount: n, dimension: hd, scale: scale, into: scores + j, scoreStride: width)
+                    j += n
                 }
                 for (r, t) in run.enumerated() { VectorMath.softmax(scores + r * width, count: positions[t] + 1) }
                 // Weighted values, block by block: each value block is read once for every query.
@@ -93,10 +93,14 @@ enum PagedAttention {
                 var scores = [Float](repeating: 0, count: length)
                 var j = 0
                 for block in table where j < length {
-                    for slot in 0..<min(bs, length - j) {
-                        scores[j] = VectorMath.dot(qh, cache.key(block: block, layer: layer, slot: slot) + (head / group) * hd, count: hd) * scale
-                        j += 1
+                    let n = min(bs, length - j)
+                    scores.withUnsafeMutableBufferPointer { s in
+                        for slot in 0..<n {
+                            VectorMath.attentionScores(q: qh, queryStride: hd, queries: 1, keys: cache.key(block: block, layer: layer, slot: slot) + (head / group) * hd,
+                                                       keyStride: kvStride, keyCount: 1, dimension: hd, scale: scale, into: s.baseAddress! + j + slot, scoreStride: 1)
+                        }
                     }
+                    j += n
                 }
                 scores.withUnsafeMutableBufferPointer { VectorMath.softmax($0.baseAddress!, count: length) }
                 o.initialize(repeating: 0, count: hd)
