@@ -26,7 +26,7 @@ extension DecodeScheduler {
             wanted = fixed
         } else {
             wanted = policy.adaptiveDraftLength(acceptanceByPosition: policy.acceptanceByPosition(accepted: s.recentAccepted, tried: s.recentTried))
-            if wanted == 0 && s.generatedCount % policy.probeInterval == 0 { wanted = 1 }
+            if wanted == 0 && policy.probes(atGenerated: s.generatedCount) { wanted = 1 }
         }
         // The step appends up to drafts + 1 tokens; past maxTokens or the context they are wasted.
         let room = min(s.maxTokens - s.generatedCount, configuration.contextTokens - s.tokens.count) - 1

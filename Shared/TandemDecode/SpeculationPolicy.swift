@@ -20,16 +20,27 @@ public struct SpeculationPolicy: Sendable, Equatable {
     /// the weight (in drafts tried) of each position's assumption.
     public var priorAcceptance: Double
     public var priorWeight: Double
-    /// While no draft length pays, a sequence still drafts (one token) every this many steps, so
-    /// that a change in its text is noticed.
+    /// While no draft length pays, a sequence still drafts one token now and then, so that a change
+    /// in its text is noticed: after this many generated tokens, then twice as many, and so on up
+    /// to `maxProbeInterval` apart.
     public var probeInterval: Int
+    public var maxProbeInterval: Int
 
     public init(maxDraftTokens: Int = 16, maxBatchToSpeculate: Int = 2, draftTokenCost: Double = 0.33,
-                priorAcceptance: Double = 0.6, priorWeight: Double = 1, probeInterval: Int = 16) {
-        precondition(maxDraftTokens >= 1 && maxBatchToSpeculate >= 0 && draftTokenCost >= 0 && probeInterval >= 1)
+                priorAcceptance: Double = 0.6, priorWeight: Double = 1, probeInterval: Int = 16, maxProbeInterval: Int = 256) {
+        precondition(maxDraftTokens >= 1 && maxBatchToSpeculate >= 0 && draftTokenCost >= 0 && probeInterval >= 1 && maxProbeInterval >= probeInterval)
         self.maxDraftTokens = maxDraftTokens; self.maxBatchToSpeculate = maxBatchToSpeculate
         self.draftTokenCost = draftTokenCost; self.priorAcceptance = priorAcceptance; self.priorWeight = priorWeight
-        self.probeInterval = probeInterval
+        self.probeInterval = probeInterval; self.maxProbeInterval = maxProbeInterval
+    }
+
+    /// Whether a sequence that has generated `generated` tokens, and for which no draft length
+    /// pays, drafts one token now: at `probeInterval`, 2·`probeInterval`, 4·… generated tokens,
+    /// then every `maxProbeInterval`.
+    public func probes(atGenerated generated: Int) -> Bool {
+        guard generated > 0, generated % probeInterval == 0 else { return false }
+        let n = generated / probeInterval
+        return n & (n - 1) == 0 || generated % maxProbeInterval == 0
     }
 
     /// The draft length that maximizes expected tokens per unit of cost,

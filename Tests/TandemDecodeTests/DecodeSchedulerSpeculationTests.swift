@@ -198,14 +198,16 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         XCTAssertEqual(h[2], h[1], accuracy: 1e-12)
         XCTAssertEqual(h[7], h[1], accuracy: 1e-12)
 
-        // A sequence whose drafts are always wrong stops drafting, except one probe every
-        // `probeInterval` tokens.
+        // Probes back off: 16, 32, 64, 128, 256 generated tokens, then every 256.
+        XCTAssertEqual((1...1024).filter { SpeculationPolicy().probes(atGenerated: $0) }, [16, 32, 64, 128, 256, 512, 768, 1024])
+
+        // A sequence whose drafts are always wrong stops drafting, except the probes.
         var s = scheduler(policy: policy)
         _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2], maxTokens: 200, speculation: .init(method: .lookup)), text: TableText())
         _ = s.update(s.schedule(), sampled: [1: 3])
         let first = s.draftRequests()[1]!
         var drafting: [Int] = []
-        for _ in 0..<60 {
+        for _ in 0..<70 {
             if let k = s.draftRequests()[1] {
                 drafting.append(s.sequences[1]!.generatedCount)
                 _ = s.update(s.schedule(proposals: [1: [Array(repeating: 0, count: k)]]), accepted: [1: [7]])
@@ -216,7 +218,7 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(first, 1)
         let probes = drafting.drop { $0 < policy.probeInterval }
         XCTAssertFalse(probes.isEmpty)
-        XCTAssertTrue(probes.allSatisfy { $0 % policy.probeInterval == 0 }, "\(drafting)")
+        XCTAssertTrue(probes.allSatisfy { policy.probes(atGenerated: $0) }, "\(drafting)")
         XCTAssertEqual(s.sequences[1]!.draftedTokens - s.sequences[1]!.acceptedDraftTokens, s.sequences[1]!.draftedTokens)
     }
 }
