@@ -279,6 +279,60 @@ float ctk_dot_q8_0_q8(const void *w, const int8_t *xq, const float *xd, int bloc
     return use_vnni() ? dot_q8_0_vnni(w, xq, xd, blocks) : dot_q8_0_avx2(w, xq, xd, blocks);
 }
 
+/// Rows from `width0` on, one row at a time, with `VectorMath.addScaled`'s arithmetic: 8-float
+/// chunks fused, the last width % 8 floats unfused.
+static inline void weighted_rows_tail(float *y, const float *rows, int stride, const float *weights, int count, int width0, int width) {
+    for (int j = 0; j < count; j++) {
+        const float a = weights[j], *x = rows + (size_t)j * stride;
+        int e = width0;
+        for (; e + 8 <= width; e += 8) _mm256_storeu_ps(y + e, _mm256_fmadd_ps(_mm256_set1_ps(a), _mm256_loadu_ps(x + e), _mm256_loadu_ps(y + e)));
+        for (; e < width; e++) {
+            const float product = a * x[e];
+            y[e] = y[e] + product;
+        }
+    }
+}
+
+static void weighted_rows_avx2(float *y, const float *rows, int stride, const float *weights, int count, int width) {
+    int d = 0;
+    for (; d + 32 <= width; d += 32) {
+        __m256 a[4];
+        for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_ps(y + d + 8 * k);
+        for (int j = 0; j < count; j++) {
+            const __m256 w = _mm256_set1_ps(weights[j]);
+            const float *x = rows + (size_t)j * stride + d;
+            for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8 * k), a[k]);
+        }
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + d + 8 * k, a[k]);
+    }
+    weighted_rows_tail(y, rows, stride, weights, count, d, width);
+}
+
+TARGET_VNNI static void weighted_rows_avx512(float *y, const float *rows, int stride, const float *weights, int count, int width) {
+    int d = 0;
+    for (; d + 64 <= width; d += 64) {
+        __m512 a[4];
+        for (int k = 0; k < 4; k++) a[k] = _mm512_loadu_ps(y + d + 16 * k);
+        for (int j = 0; j < count; j++) {
+            const __m512 w = _mm512_set1_ps(weights[j]);
+            const float *x = rows + (size_t)j * stride + d;
+            for (int k = 0; k < 4; k++) a[k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 16 * k), a[k]);
+        }
+        for (int k = 0; k < 4; k++) _mm512_storeu_ps(y + d + 16 * k, a[k]);
+    }
+    for (; d + 16 <= width; d += 16) {
+        __m512 a = _mm512_loadu_ps(y + d);
+        for (int j = 0; j < count; j++) a = _mm512_fmadd_ps(_mm512_set1_ps(weights[j]), _mm512_loadu_ps(rows + (size_t)j * stride + d), a);
+        _mm512_storeu_ps(y + d, a);
+    }
+    weighted_rows_tail(y, rows, stride, weights, count, d, width);
+}
+
+void ctk_add_weighted_rows(float *y, const float *rows, int stride, const float *weights, int count, int width) {
+    if (use_vnni()) weighted_rows_avx512(y, rows, stride, weights, count, width);
+    else weighted_rows_avx2(y, rows, stride, weights, count, width);
+}
+
 void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
                         const float *xs, int scale_stride, int tokens, float *out, int out_stride) {
     if (use_vnni()) panels_q4_1_vnni(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
@@ -548,6 +602,16 @@ void ctk_softmax(float *x, int count) {
     for (; j < count; j++) { x[j] = expf(x[j] - m); sum = sum + x[j]; }
     const float inv = 1 / sum;
     for (int i = 0; i < count; i++) x[i] = x[i] * inv;
+}
+
+void ctk_add_weighted_rows(float *y, const float *rows, int stride, const float *weights, int count, int width) {
+    const int fused = width / 8 * 8;
+    for (int j = 0; j < count; j++)
+        for (int e = 0; e < width; e++) {
+            const float a = weights[j], x = rows[(size_t)j * stride + e];
+            if (e < fused) y[e] = fmaf(a, x, y[e]);
+            else { const float product = a * x; y[e] = y[e] + product; }
+        }
 }
 
 int ctk_uses_vnni(void) { return 0; }

@@ -167,36 +167,13 @@ public enum VectorMath {
     }
 
     /// y += Σⱼ weights[j] · rows[j] for `count` rows of `width` floats, `stride` floats apart:
-    /// attention's weighted sum of values over one cache block. `y` stays in registers 32 floats
-    /// at a time across all rows (adding one row at a time would load and store it per row); per
-    /// element the rows are added in order with a fused multiply-add, as `addScaled` does.
-    @inlinable
+    /// attention's weighted sum of values over one cache block (`ctk_add_weighted_rows`). `y` stays
+    /// in registers 64 floats at a time across all rows (AVX-512; 32 with AVX2); per element the
+    /// rows are added in order with a fused multiply-add, as `addScaled` does.
+    @inline(__always)
     public static func addWeightedRows(_ y: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>, stride: Int,
                                        weights: UnsafePointer<Float>, count: Int, width: Int) {
-        let yr = UnsafeMutableRawPointer(y)
-        var d = 0
-        while d + 32 <= width {
-            var a0 = yr.loadUnaligned(fromByteOffset: 4 * d, as: SIMD8<Float>.self)
-            var a1 = yr.loadUnaligned(fromByteOffset: 4 * d + 32, as: SIMD8<Float>.self)
-            var a2 = yr.loadUnaligned(fromByteOffset: 4 * d + 64, as: SIMD8<Float>.self)
-            var a3 = yr.loadUnaligned(fromByteOffset: 4 * d + 96, as: SIMD8<Float>.self)
-            for j in 0..<count {
-                let x = UnsafeRawPointer(rows + j * stride + d)
-                let w = SIMD8<Float>(repeating: weights[j])
-                a0.addProduct(w, x.loadUnaligned(as: SIMD8<Float>.self))
-                a1.addProduct(w, x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-                a2.addProduct(w, x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-                a3.addProduct(w, x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-            }
-            yr.storeBytes(of: a0, toByteOffset: 4 * d, as: SIMD8<Float>.self)
-            yr.storeBytes(of: a1, toByteOffset: 4 * d + 32, as: SIMD8<Float>.self)
-            yr.storeBytes(of: a2, toByteOffset: 4 * d + 64, as: SIMD8<Float>.self)
-            yr.storeBytes(of: a3, toByteOffset: 4 * d + 96, as: SIMD8<Float>.self)
-            d += 32
-        }
-        if d < width {
-            for j in 0..<count { addScaled(y + d, rows + j * stride + d, weights[j], count: width - d) }
-        }
+        ctk_add_weighted_rows(y, rows, Int32(stride), weights, Int32(count), Int32(width))
     }
 
     public static func addWeightedRowsScalar(_ y: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>, stride: Int,

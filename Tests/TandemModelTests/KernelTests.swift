@@ -206,7 +206,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testAddWeightedRows() {
-        for width in [64, 72, 20] {  // whole 32-float tiles, a tile and a tail, a tail only
+        for width in [64, 72, 20, 100] {  // whole tiles, a tile and a tail, a tail only, 64 + 32 + 4
             let count = 13, stride = width + 7
             let rows = randomFloats(count * stride), weights = randomFloats(count)
             var a = randomFloats(width), b = a, c = a

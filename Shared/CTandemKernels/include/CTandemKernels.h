@@ -46,6 +46,11 @@ void ctk_attention_scores(const float *q, int q_stride, int queries, const float
 /// of the lanes in order, the tail with `expf`): the softmax of attention.
 void ctk_softmax(float *x, int count);
 
+/// y += Σⱼ weights[j] · rows[j] for `count` rows of `width` floats, `stride` floats apart (attention's
+/// weighted sum of values): per element the rows in order, fused, as `VectorMath.addScaled` one row
+/// at a time (its last width % 8 floats unfused), so 512-bit and 256-bit vectors give the same bits.
+void ctk_add_weighted_rows(float *y, const float *rows, int stride, const float *weights, int count, int width);
+
 /// 1 when the AVX-512 VNNI variants run (chosen at run time; `TANDEM_NO_VNNI=1` turns them off).
 int ctk_uses_vnni(void);
 
