@@ -19,7 +19,7 @@ extension DecodeScheduler {
     /// How many drafts the sequence may verify now (nil: none): its fixed or adaptive length,
     /// capped so that no draft goes past `maxTokens` or the context.
     func draftAllowance(for s: DecodeSequence) -> Int? {
-        guard let settings = s.speculation, speculationIsOn else { return nil }
+        guard let settings = s.speculation, speculationIsOn, s.generatedCount >= s.draftPauseUntil else { return nil }
         let policy = configuration.speculation
         var wanted: Int
         if let fixed = settings.draftTokens {
@@ -32,6 +32,17 @@ extension DecodeScheduler {
         let room = min(s.maxTokens - s.generatedCount, configuration.contextTokens - s.tokens.count) - 1
         let k = min(wanted, room)
         return k > 0 ? k : nil
+    }
+
+    /// Generated tokens a sequence waits before asking for drafts again after this many empty
+    /// answers in a row: 1, 2, 4, 8, then 16 (a drafter that finds nothing, such as prompt lookup
+    /// in a chat, costs a round trip per ask when it is a draft worker).
+    static func draftPause(afterEmptyAnswers n: Int) -> Int { 1 << min(n - 1, 4) }
+
+    static func recordDraftAnswer(of s: inout DecodeSequence, empty: Bool) {
+        guard empty else { s.emptyDraftAnswers = 0; return }
+        s.emptyDraftAnswers += 1
+        s.draftPauseUntil = s.generatedCount + draftPause(afterEmptyAnswers: s.emptyDraftAnswers)
     }
 
     /// Weight of the previous steps' counts in the acceptance estimate, per step.

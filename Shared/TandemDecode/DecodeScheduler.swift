@@ -167,6 +167,9 @@ public struct DecodeScheduler: Sendable {
             var tokens = Array(s.tokens[s.computedTokens..<s.computedTokens + n])
             var drafted = 0
             var alternatives: [[Int32]] = []
+            if n == 1, s.computedTokens > 0, draftAllowance(for: s) != nil {
+                Self.recordDraftAnswer(of: &sequences[id]!, empty: proposals[id]?.first?.isEmpty ?? true)
+            }
             if n == 1, s.computedTokens > 0, let chains = proposals[id], let proposal = chains.first, let allowed = draftAllowance(for: s) {
                 // Drafts ride in the same call; each costs budget and, past the block being filled, blocks.
                 drafted = min(proposal.count, allowed, budget)

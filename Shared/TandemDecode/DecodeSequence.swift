@@ -37,6 +37,10 @@ public struct DecodeSequence: Sendable {
     /// step), for the adaptive draft length. A draft counts as tried when all before it were accepted.
     var recentTried: [Double] = []
     var recentAccepted: [Double] = []
+    /// Draft requests in a row that came back empty, and the generated count before which the
+    /// sequence asks for none (`DecodeScheduler.draftPause`).
+    var emptyDraftAnswers = 0
+    var draftPauseUntil = 0
 }
 
 /// Turns generated tokens into text as they come; `StreamingDetokenizer` in the service, a table

@@ -221,4 +221,23 @@ final class DecodeSchedulerSpeculationTests: XCTestCase {
         XCTAssertTrue(probes.allSatisfy { policy.probes(atGenerated: $0) }, "\(drafting)")
         XCTAssertEqual(s.sequences[1]!.draftedTokens - s.sequences[1]!.acceptedDraftTokens, s.sequences[1]!.draftedTokens)
     }
+
+    func testASequenceWhoseDrafterFindsNothingAsksLessAndLess() throws {
+        var s = scheduler()
+        _ = try s.add(id: 1, request: DecodeRequest(prompt: [1, 2], maxTokens: 200, speculation: .init(method: .lookup)), text: TableText())
+        _ = s.update(s.schedule(), sampled: [1: 3])
+        var asked: [Int] = []
+        for _ in 0..<55 {
+            if s.draftRequests()[1] != nil { asked.append(s.sequences[1]!.generatedCount) }
+            _ = s.update(s.schedule(proposals: [:]), sampled: [1: 4])
+        }
+        XCTAssertEqual(asked, [1, 2, 4, 8, 16, 32, 48])
+        // One answer with drafts and it asks every step again.
+        let k = s.draftRequests()[1] ?? 0
+        let g = s.sequences[1]!.generatedCount
+        XCTAssertEqual(k, 0, "still paused at \(g)")
+        while s.draftRequests()[1] == nil { _ = s.update(s.schedule(proposals: [:]), sampled: [1: 4]) }
+        _ = s.update(s.schedule(proposals: [1: [[9]]]), accepted: [1: [9, 4]])
+        XCTAssertNotNil(s.draftRequests()[1])
+    }
 }
