@@ -90,8 +90,9 @@ struct BenchModelCommand: ParsableCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
-    /// The fastest of several forward calls of `tokens` tokens after `context`, each call's
-    /// tokens dropped from the cache again so every call sees the same context.
+    /// The fastest of several forward calls of `tokens` tokens after `context`, with logits at
+    /// every position as a verifying step asks, each call's tokens dropped from the cache again so
+    /// every call sees the same context.
     func timedStep(_ llama: LlamaModel, context: [Int32], tokens: Int) throws -> Double {
         let cache = PagedKVCache(config: llama.config, capacityTokens: context.count + tokens + 16)
         try cache.createSequence(0)
@@ -100,7 +101,7 @@ struct BenchModelCommand: ParsableCommand {
         var best = Double.infinity
         for _ in 0..<12 {
             let start = DispatchTime.now()
-            _ = try llama.forward([ForwardRequest(sequence: 0, tokens: step)], cache: cache)
+            _ = try llama.forward([ForwardRequest(sequence: 0, tokens: step, logitIndices: Array(step.indices))], cache: cache)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
             try cache.truncate(0, toTokenCount: context.count)
         }
