@@ -167,10 +167,9 @@ public struct DecodeScheduler: Sendable {
             var tokens = Array(s.tokens[s.computedTokens..<s.computedTokens + n])
             var drafted = 0
             var alternatives: [[Int32]] = []
-            if n == 1, s.computedTokens > 0, draftAllowance(for: s) != nil {
-                Self.recordDraftAnswer(of: &sequences[id]!, empty: proposals[id]?.first?.isEmpty ?? true)
-            }
-            if n == 1, s.computedTokens > 0, let chains = proposals[id], let proposal = chains.first, let allowed = draftAllowance(for: s) {
+            let allowance = n == 1 && s.computedTokens > 0 ? draftAllowance(for: s) : nil
+            if allowance != nil { Self.recordDraftAnswer(of: &sequences[id]!, empty: proposals[id]?.first?.isEmpty ?? true) }
+            if let allowed = allowance, let chains = proposals[id], let proposal = chains.first {
                 // Drafts ride in the same call; each costs budget and, past the block being filled, blocks.
                 drafted = min(proposal.count, allowed, budget)
                 while drafted > 0, blocks(for: s.tokens.count + drafted) - blocks(for: s.tokens.count) > free { drafted -= 1 }

@@ -14,7 +14,7 @@ public struct SpeculationPolicy: Sendable, Equatable {
     public var maxBatchToSpeculate: Int
     /// The cost of one more token in a sequence's part of a forward call, relative to a plain
     /// decoding step: what a drafted token must earn back (measured with `tandem bench model`'s
-    /// step table: docs/generate.md, "Choosing the draft length").
+    /// step table: docs/generate.md, "Draft length").
     public var draftTokenCost: Double
     /// Acceptance assumed at the first draft position before a sequence has been measured, and
     /// the weight (in drafts tried) of each position's assumption.
@@ -45,7 +45,8 @@ public struct SpeculationPolicy: Sendable, Equatable {
 
     /// The draft length that maximizes expected tokens per unit of cost,
     /// (1 + Σᵢ₌₁ᵏ Πⱼ₌₁ⁱ hⱼ) / (1 + c·k), where hⱼ is the chance that draft j is accepted once every
-    /// draft before it was; 0 when no length beats plain decoding.
+    /// draft before it was (positions past the end of `h` take its last value); 0 when no length
+    /// beats plain decoding.
     ///
     /// The chances are per position because drafts are not independent: a prompt-lookup draft
     /// that survives its first tokens is copying a passage and likely to survive many more, so
@@ -54,7 +55,7 @@ public struct SpeculationPolicy: Sendable, Equatable {
         var best = 0, bestRate = 1.0
         var expected = 1.0, survival = 1.0
         for k in 1...maxDraftTokens {
-            survival *= min(max(h[min(k, h.count) - 1], 0), 1)
+            survival *= min(max(h.isEmpty ? priorAcceptance : h[min(k, h.count) - 1], 0), 1)
             expected += survival
             let rate = expected / (1 + draftTokenCost * Double(k))
             if rate > bestRate { best = k; bestRate = rate }

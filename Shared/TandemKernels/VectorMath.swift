@@ -187,8 +187,8 @@ public enum VectorMath {
 
     /// Attention scores of `queries` queries against `keyCount` keys:
     /// `scores[r · scoreStride + j] = scale · (q_r · k_j)`, q_r at `q + r · queryStride`, k_j at
-    /// `keys + j · keyStride`, `dimension` floats each (a multiple of 8). A score does not depend on
-    /// the other queries or keys of the call (`ctk_attention_scores` has the summation order).
+    /// `keys + j · keyStride`, `dimension` floats each, with `dot`'s arithmetic. A score does not
+    /// depend on the other queries or keys of the call (`ctk_attention_scores` has the order).
     @inline(__always)
     public static func attentionScores(q: UnsafePointer<Float>, queryStride: Int, queries: Int, keys: UnsafePointer<Float>, keyStride: Int,
                                        keyCount: Int, dimension: Int, scale: Float, into scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
