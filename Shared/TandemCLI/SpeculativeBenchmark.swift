@@ -130,6 +130,8 @@ struct SpeculativeBenchmark {
         var remoteWaitMilliseconds = 0.0
         /// False when runs added together generated different tokens.
         var identicalRuns = true
+        /// In process: the engine's forward calls (steps), all runs together.
+        var steps = 0
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
         var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0 }
 
@@ -147,11 +149,13 @@ struct SpeculativeBenchmark {
             remoteRounds += other.remoteRounds
             predraftedRounds += other.predraftedRounds
             remoteWaitMilliseconds += other.remoteWaitMilliseconds
+            steps += other.steps
         }
     }
 
     /// Runs the generations at once (greedy) and waits for all of them.
     static func measure(_ engine: DecodeEngine, _ prompts: [[Int32]], maxTokens: Int, speculation: SpeculationSettings?) -> Measurement {
+        let stepsBefore = engine.snapshot.steps
         let start = ContinuousClock.now
         let streams = prompts.map { engine.submit(DecodeRequest(prompt: $0, maxTokens: maxTokens, speculation: speculation), sampling: .greedy).events }
         let results = UnsafeMutableBufferPointer<(ids: [Int32], stats: SpeculationStats?, decodeSeconds: Double)>.allocate(capacity: streams.count)
@@ -179,6 +183,9 @@ struct SpeculativeBenchmark {
         group.wait()
         var m = Measurement()
         m.seconds = GenerateCommand.milliseconds(ContinuousClock.now - start) / 1000
+        // The engine publishes its counts just after the last step's events: wait for them.
+        for _ in 0..<100 where engine.snapshot.running > 0 { usleep(1000) }
+        m.steps = engine.snapshot.steps - stepsBefore
         for r in results {
             m.tokens += r.ids.count
             m.decodeTokens += max(r.ids.count - 1, 0)
@@ -216,6 +223,10 @@ struct SpeculativeBenchmark {
                               variant.label.padding(toLength: 12, withPad: " ", startingAt: 0), m.tokensPerSecond, speedup,
                               roundRatios.min() ?? 0, roundRatios.max() ?? 0, m.decodeTokensPerSecond, decodeSpeedup,
                               m.stats.acceptanceRate * 100, m.stats.tokensPerVerification)
+            if stack == nil {
+                entry["forward_calls_per_run"] = m.steps / max(m.runRates.count, 1)
+                line += ", \(m.steps / max(m.runRates.count, 1)) forward calls per run"
+            }
             if variant.drafts > 1 {
                 let gain: Double = single.stats.acceptanceRate > 0 ? m.stats.acceptanceRate / single.stats.acceptanceRate : 0
                 entry["acceptance_gain_over_one_draft"] = gain
@@ -234,11 +245,13 @@ struct SpeculativeBenchmark {
         if json {
             print(JSONOutput.compact(["workload": workload, "concurrency": level, "via": stack == nil ? "process" : "stack", "tokens": plain.tokens,
                                       "plain_tokens_per_second": plain.tokensPerSecond,
-                                      "plain_decode_tokens_per_second": plain.decodeTokensPerSecond, "variants": entries]))
+                                      "plain_decode_tokens_per_second": plain.decodeTokensPerSecond,
+                                      "plain_forward_calls_per_run": stack == nil ? plain.steps / max(plain.runRates.count, 1) : 0, "variants": entries]))
             return
         }
+        let runs = max(plain.runRates.count, 1)
         print(String(format: "%@ concurrency %2d: plain %6.1f tok/s, decode %6.1f tok/s, %d tokens per run", workload, level,
-                     plain.tokensPerSecond, plain.decodeTokensPerSecond, plain.tokens / max(plain.runRates.count, 1)))
+                     plain.tokensPerSecond, plain.decodeTokensPerSecond, plain.tokens / runs) + (stack == nil ? ", \(plain.steps / runs) forward calls per run" : ""))
         for line in lines { print(line) }
     }
 
