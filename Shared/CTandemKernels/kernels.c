@@ -339,25 +339,17 @@ void ctk_panels_q4_1_q8(const void *w, int rows, int blocks, const int8_t *xq, i
     else panels_q4_1_avx2(w, rows, blocks, xq, xq_stride, xd, xs, scale_stride, tokens, out, out_stride);
 }
 
-/// Four keys' dots at once, each as `VectorMath.dot` sums it: elements 16c…16c+7 into one
-/// accumulator and 16c+8…16c+15 into another (fused, c in order), the two added, then their eight
-/// lanes one after another; the four keys' lanes are transposed so that the lane sums run side by side.
-static inline __m128 four_key_dots(const float *q, const float *k, int k_stride, int dim) {
-    __m256 even[4], odd[4];
-    for (int i = 0; i < 4; i++) even[i] = odd[i] = _mm256_setzero_ps();
-    int c = 0;
-    for (; c + 16 <= dim; c += 16) {
-        const __m256 qa = _mm256_loadu_ps(q + c), qb = _mm256_loadu_ps(q + c + 8);
-        for (int i = 0; i < 4; i++) {
-            even[i] = _mm256_fmadd_ps(qa, _mm256_loadu_ps(k + (size_t)i * k_stride + c), even[i]);
-            odd[i] = _mm256_fmadd_ps(qb, _mm256_loadu_ps(k + (size_t)i * k_stride + c + 8), odd[i]);
-        }
-    }
-    const __m256 v0 = _mm256_add_ps(even[0], odd[0]), v1 = _mm256_add_ps(even[1], odd[1]);
-    const __m256 v2 = _mm256_add_ps(even[2], odd[2]), v3 = _mm256_add_ps(even[3], odd[3]);
+// Attention scores, four keys at a time, each dot as `VectorMath.dot` sums it: elements 16c…16c+7
+// into one 8-lane accumulator and 16c+8…16c+15 into another (fused, c in order), the two added,
+// then the eight lanes one after another. AVX-512 holds both accumulators in one 16-lane register
+// (lanes 0–7 and 8–15): the same operations in the same order, half the instructions.
+
+/// Four keys' added accumulators → their dots: the lanes transposed so that the four sequential
+/// lane sums run side by side, then the elements past the last 16 one at a time, unfused.
+static inline __m128 four_key_sums(__m256 v0, __m256 v1, __m256 v2, __m256 v3, const float *q, const float *k, int k_stride, int c, int dim) {
     const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
     const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
-    // lanes[l] holds lane l of the four keys (lanes 0–3 in the low halves, 4–7 in the high).
+    // lXY holds lane X of the four keys in its low half and lane Y in its high half.
     const __m256 l04 = _mm256_shuffle_ps(t0, t2, 0x44), l15 = _mm256_shuffle_ps(t0, t2, 0xEE);
     const __m256 l26 = _mm256_shuffle_ps(t1, t3, 0x44), l37 = _mm256_shuffle_ps(t1, t3, 0xEE);
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(l04), _mm256_castps256_ps128(l15));
@@ -367,7 +359,7 @@ static inline __m128 four_key_dots(const float *q, const float *k, int k_stride,
     sum = _mm_add_ps(sum, _mm256_extractf128_ps(l15, 1));
     sum = _mm_add_ps(sum, _mm256_extractf128_ps(l26, 1));
     sum = _mm_add_ps(sum, _mm256_extractf128_ps(l37, 1));
-    if (c < dim) {  // the rest one element at a time, unfused, as VectorMath.dot's tail
+    if (c < dim) {
         float out[4];
         _mm_storeu_ps(out, sum);
         for (int i = 0; i < 4; i++)
@@ -378,6 +370,36 @@ static inline __m128 four_key_dots(const float *q, const float *k, int k_stride,
         sum = _mm_loadu_ps(out);
     }
     return sum;
+}
+
+static inline __m128 four_key_dots_avx2(const float *q, const float *k, int k_stride, int dim) {
+    __m256 even[4], odd[4];
+    for (int i = 0; i < 4; i++) even[i] = odd[i] = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= dim; c += 16) {
+        const __m256 qa = _mm256_loadu_ps(q + c), qb = _mm256_loadu_ps(q + c + 8);
+        for (int i = 0; i < 4; i++) {
+            even[i] = _mm256_fmadd_ps(qa, _mm256_loadu_ps(k + (size_t)i * k_stride + c), even[i]);
+            odd[i] = _mm256_fmadd_ps(qb, _mm256_loadu_ps(k + (size_t)i * k_stride + c + 8), odd[i]);
+        }
+    }
+    return four_key_sums(_mm256_add_ps(even[0], odd[0]), _mm256_add_ps(even[1], odd[1]), _mm256_add_ps(even[2], odd[2]),
+                         _mm256_add_ps(even[3], odd[3]), q, k, k_stride, c, dim);
+}
+
+TARGET_VNNI static inline __m256 even_plus_odd(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+TARGET_VNNI static inline __m128 four_key_dots_avx512(const float *q, const float *k, int k_stride, int dim) {
+    __m512 both[4];
+    for (int i = 0; i < 4; i++) both[i] = _mm512_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= dim; c += 16) {
+        const __m512 qv = _mm512_loadu_ps(q + c);
+        for (int i = 0; i < 4; i++) both[i] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k + (size_t)i * k_stride + c), both[i]);
+    }
+    return four_key_sums(even_plus_odd(both[0]), even_plus_odd(both[1]), even_plus_odd(both[2]), even_plus_odd(both[3]), q, k, k_stride, c, dim);
 }
 
 /// `VectorMath.exp8`'s arithmetic (the same constants, operations and order, nothing fused).
@@ -423,33 +445,42 @@ void ctk_softmax(float *x, int count) {
     for (; i < count; i++) x[i] = x[i] * inv;
 }
 
+// The scores of every query against keys in groups of four; a last group of fewer is copied next
+// to zeros (the same arithmetic per key, and no read past the cache's rows).
+#define DEFINE_ATTENTION_SCORES(SUFFIX, TARGET)                                                          \
+TARGET static void attention_scores_##SUFFIX(const float *q, int q_stride, int queries, const float *k, int k_stride, \
+                                             int keys, int dim, float scale, float *scores, int score_stride) { \
+    const __m128 s = _mm_set1_ps(scale);                                                                 \
+    for (int j = 0; j < keys; j += 4) {                                                                  \
+        const int n = keys - j < 4 ? keys - j : 4;                                                       \
+        float padded[n < 4 ? 4 * dim : 1];                                                               \
+        const float *rows = k + (size_t)j * k_stride;                                                    \
+        int stride = k_stride;                                                                           \
+        if (n < 4) {                                                                                     \
+            memset(padded, 0, sizeof(float) * 4 * dim);                                                  \
+            for (int i = 0; i < n; i++) memcpy(padded + i * dim, rows + (size_t)i * k_stride, sizeof(float) * dim); \
+            rows = padded;                                                                               \
+            stride = dim;                                                                                \
+        }                                                                                                \
+        for (int r = 0; r < queries; r++) {                                                              \
+            const __m128 v = _mm_mul_ps(four_key_dots_##SUFFIX(q + (size_t)r * q_stride, rows, stride, dim), s); \
+            float *out = scores + (size_t)r * score_stride + j;                                          \
+            if (n == 4) _mm_storeu_ps(out, v);                                                           \
+            else {                                                                                       \
+                float tmp[4];                                                                            \
+                _mm_storeu_ps(tmp, v);                                                                   \
+                for (int i = 0; i < n; i++) out[i] = tmp[i];                                             \
+            }                                                                                            \
+        }                                                                                                \
+    }                                                                                                    \
+}
+DEFINE_ATTENTION_SCORES(avx2, TARGET_AVX2)
+DEFINE_ATTENTION_SCORES(avx512, TARGET_VNNI)
+
 void ctk_attention_scores(const float *q, int q_stride, int queries, const float *k, int k_stride, int keys, int dim,
                           float scale, float *scores, int score_stride) {
-    const __m128 s = _mm_set1_ps(scale);
-    for (int j = 0; j < keys; j += 4) {
-        const int n = keys - j < 4 ? keys - j : 4;
-        // A last group of fewer than four keys is copied next to zeros: the same arithmetic per
-        // key, and no read past the cache's rows.
-        float padded[n < 4 ? 4 * dim : 1];
-        const float *rows = k + (size_t)j * k_stride;
-        int stride = k_stride;
-        if (n < 4) {
-            memset(padded, 0, sizeof(float) * 4 * dim);
-            for (int i = 0; i < n; i++) memcpy(padded + i * dim, rows + (size_t)i * k_stride, sizeof(float) * dim);
-            rows = padded;
-            stride = dim;
-        }
-        for (int r = 0; r < queries; r++) {
-            const __m128 v = _mm_mul_ps(four_key_dots(q + (size_t)r * q_stride, rows, stride, dim), s);
-            float *out = scores + (size_t)r * score_stride + j;
-            if (n == 4) _mm_storeu_ps(out, v);
-            else {
-                float tmp[4];
-                _mm_storeu_ps(tmp, v);
-                for (int i = 0; i < n; i++) out[i] = tmp[i];
-            }
-        }
-    }
+    if (use_vnni()) attention_scores_avx512(q, q_stride, queries, k, k_stride, keys, dim, scale, scores, score_stride);
+    else attention_scores_avx2(q, q_stride, queries, k, k_stride, keys, dim, scale, scores, score_stride);
 }
 
 void ctk_panels_q8_0_q8(const void *w, int rows, int blocks, const int8_t *xq, int xq_stride, const float *xd,
